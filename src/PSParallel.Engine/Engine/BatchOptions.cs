@@ -1,0 +1,25 @@
+namespace PSParallel.Engine;
+
+/// <summary>The per-call settings the engine needs; filled by a cmdlet from its parameters.</summary>
+public sealed class BatchOptions
+{
+    public int ThrottleLimit { get; init; } = DefaultThreadThrottle;
+    public TimeSpan? BatchTimeout { get; init; }
+    public TimeSpan? ItemTimeout { get; init; }
+    public bool Ordered { get; init; }
+    public int RetryCount { get; init; }
+    public TimeSpan RetryDelay { get; init; } = TimeSpan.FromSeconds(1);
+    /// <summary>Largest chunk a lane may take at once; 1 turns chunking off.</summary>
+    public int MaxChunkSize { get; init; } = 256;
+    /// <summary>Activity shown in the progress bar (the cmdlet name).</summary>
+    public string Activity { get; init; } = "PSParallel";
+
+    /// <summary>Python's ThreadPoolExecutor default: min(32, cores + 4).</summary>
+    public static int DefaultThreadThrottle => Math.Min(32, Environment.ProcessorCount + 4);
+
+    /// <summary>
+    /// Items admitted but not yet emitted. Bounds memory (backpressure) and the ordered window;
+    /// large enough that every lane can take a full chunk with a second one waiting.
+    /// </summary>
+    public int Capacity => Math.Max(64, ThrottleLimit * Math.Min(MaxChunkSize, 64) * 2);
+}

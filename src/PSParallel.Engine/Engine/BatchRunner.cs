@@ -1,0 +1,318 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Management.Automation;
+using System.Threading.Channels;
+
+namespace PSParallel.Engine;
+
+/// <summary>
+/// Runs one batch: admits input with backpressure, keeps ThrottleLimit lanes busy, applies item and
+/// batch timeouts, retries, and stops. It is the one place that decides each item's final state
+/// (<see cref="Settle"/>), and it writes to the caller only from the pipeline thread (inside
+/// <see cref="Add"/> and <see cref="Complete"/>).
+/// </summary>
+public sealed class BatchRunner : IDisposable
+{
+    private enum StopReason { None, BatchTimeout, Stopped, Faulted }
+
+    private readonly BatchOptions _options;
+    private readonly IExecutor _executor;
+    private readonly IBatchSink _sink;
+    private readonly bool _asResult;
+    private readonly RetrySchedule _retry;
+    private readonly ChunkSizer _chunks;
+    private readonly ItemTally _tally = new();
+    private readonly PipelineMailbox _mailbox = new();
+    private readonly ProgressReporter _progress;
+    private readonly OrderedWindow? _window;
+    private readonly Channel<WorkItem> _ready = Channel.CreateUnbounded<WorkItem>();
+    private readonly ConcurrentDictionary<long, WorkItem> _unsettled = new();
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _stopped;
+    private readonly Stopwatch _clock = Stopwatch.StartNew();
+    private readonly double _cpuAtStart;
+    private readonly Timer? _batchTimer;
+    private Timer? _deadlineTimer;
+    private Task[]? _slots;
+    private long _admitted, _emitted;
+    private volatile bool _inputComplete;
+    private int _stopReason;
+    private BatchFaultedException? _fault;
+    private TimeSpan? _finalDuration;
+
+    public BatchRunner(BatchOptions options, IExecutor executor, IBatchSink sink, bool asResult)
+    {
+        _options = options;
+        _executor = executor;
+        _sink = sink;
+        _asResult = asResult;
+        _retry = new RetrySchedule(options.RetryCount, options.RetryDelay);
+        _chunks = new ChunkSizer(executor.SupportsChunks ? ChunkLimit(options, executor) : 1);
+        _progress = new ProgressReporter(options.Activity);
+        _window = options.Ordered ? new OrderedWindow() : null;
+        _stopped = Task.Delay(Timeout.Infinite, _stop.Token).ContinueWith(_ => { }, TaskScheduler.Default);
+        _cpuAtStart = executor.CpuSeconds();
+        if (options.BatchTimeout is { } limit)
+            _batchTimer = new Timer(_ => Stop(StopReason.BatchTimeout), null, limit, Timeout.InfiniteTimeSpan);
+    }
+
+    private static int ChunkLimit(BatchOptions options, IExecutor executor) =>
+        executor.MaxItemsPerLane > 0 ? Math.Min(options.MaxChunkSize, executor.MaxItemsPerLane) : options.MaxChunkSize;
+
+    private bool IsStopping => Volatile.Read(ref _stopReason) != (int)StopReason.None;
+
+    /// <summary>Admits one input item; waits (writing results meanwhile) while the window is full.</summary>
+    public void Add(object? input)
+    {
+        Drain(TimeSpan.Zero);
+        while (_admitted - _emitted >= _options.Capacity && !IsStopping) Drain(TimeSpan.FromMilliseconds(100));
+        var item = new WorkItem(_admitted++, input);
+        _unsettled[item.Index] = item;
+        if (IsStopping)
+        {
+            // Input that arrives after the batch ended is not run, but it is still accounted for.
+            Settle(item, UnstartedStatus());
+        }
+        else
+        {
+            StartSlots();
+            _ready.Writer.TryWrite(item);
+        }
+        Drain(TimeSpan.Zero);
+    }
+
+    /// <summary>No more input: waits for every item to settle, writing results as they come.</summary>
+    public void Complete()
+    {
+        _inputComplete = true;
+        if (_unsettled.IsEmpty) _ready.Writer.TryComplete();
+        while (_emitted < _admitted) Drain(TimeSpan.FromMilliseconds(100));
+        _finalDuration ??= _clock.Elapsed;
+        if (_progress.Complete() is { } done) _sink.WriteProgress(done);
+        if (_fault is not null) throw _fault;
+        if ((StopReason)_stopReason == StopReason.BatchTimeout)
+            _sink.WriteError(BatchErrors.BatchTimedOut(_options.BatchTimeout!.Value, _tally[ItemStatus.TimedOut]));
+    }
+
+    /// <summary>Ctrl+C, -ErrorAction Stop, Select-Object -First: running items are cancelled, the rest skipped.</summary>
+    public void Stop() => Stop(StopReason.Stopped);
+
+    public BatchSummary Summary() =>
+        _tally.ToSummary(_executor.Model, _options.ThrottleLimit, _finalDuration ?? _clock.Elapsed, _executor.CpuSeconds() - _cpuAtStart);
+
+    public void Dispose()
+    {
+        Stop(StopReason.Stopped);
+        _finalDuration ??= _clock.Elapsed;
+        _batchTimer?.Dispose();
+        _deadlineTimer?.Dispose();
+        // Give lanes a moment to stop so no runspace or worker outlives the call; never hang on one.
+        if (_slots is not null) Task.WaitAll(_slots, TimeSpan.FromSeconds(1));
+        _executor.Dispose();
+    }
+
+    // ---- pipeline thread -------------------------------------------------------------------------
+
+    private void Drain(TimeSpan wait)
+    {
+        foreach (var e in _mailbox.TakeAll(wait))
+        {
+            if (!e.IsSettled) _sink.WriteStream(e.Record!);
+            else if (_window is null) Emit(e.Item);
+            else foreach (var ready in _window.Release(e.Item)) Emit(ready);
+        }
+        if (_fault is not null) throw _fault;
+        long? total = _inputComplete ? _admitted : null;
+        if (_progress.Update(_clock.Elapsed, _emitted, _tally.Failures, total) is { } record) _sink.WriteProgress(record);
+    }
+
+    private void Emit(WorkItem item)
+    {
+        _emitted++;
+        if (_asResult) _sink.WriteOutput(item.ToResult());
+        else foreach (var value in item.Output) _sink.WriteOutput(value);
+        foreach (var error in item.Errors) _sink.WriteError(error);
+    }
+
+    // ---- lanes -------------------------------------------------------------------------------
+
+    private void StartSlots()
+    {
+        if (_slots is not null) return;
+        _slots = new Task[_options.ThrottleLimit];
+        for (int i = 0; i < _slots.Length; i++) _slots[i] = Task.Run(RunSlotAsync);
+        if (_options.ItemTimeout is not null)
+            _deadlineTimer = new Timer(_ => EnforceDeadlines(), null, TimeSpan.FromMilliseconds(50), TimeSpan.FromMilliseconds(50));
+    }
+
+    /// <summary>One of ThrottleLimit loops: takes a chunk, runs it on this slot's lane, repeats.</summary>
+    private async Task RunSlotAsync()
+    {
+        ILane? lane = null;
+        int laneItems = 0;
+        try
+        {
+            while (await _ready.Reader.WaitToReadAsync(_stop.Token).ConfigureAwait(false))
+            {
+                var chunk = TakeChunk();
+                if (chunk.Count == 0) continue;
+                if (lane is null)
+                {
+                    lane = await CreateLaneAsync().ConfigureAwait(false);
+                    laneItems = 0;
+                }
+                var run = new ChunkRun(this, lane, chunk);
+                bool laneUsable = await RunChunkAsync(run).ConfigureAwait(false);
+                laneItems += chunk.Count;
+                if (!laneUsable || (_executor.MaxItemsPerLane > 0 && laneItems >= _executor.MaxItemsPerLane))
+                {
+                    lane.Dispose();
+                    lane = null;
+                }
+            }
+        }
+        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+        {
+        }
+        catch (BatchFaultedException fault)
+        {
+            Fault(fault);
+        }
+        finally
+        {
+            lane?.Dispose();
+        }
+    }
+
+    private async Task<ILane> CreateLaneAsync()
+    {
+        try
+        {
+            return await _executor.CreateLaneAsync(_stop.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException && ex is not BatchFaultedException)
+        {
+            throw new BatchFaultedException(new ErrorRecord(ex, "WorkerSetupFailed", ErrorCategory.ResourceUnavailable, null));
+        }
+    }
+
+    private List<WorkItem> TakeChunk()
+    {
+        int size = _chunks.NextSize(_ready.Reader.Count, _options.ThrottleLimit);
+        var chunk = new List<WorkItem>(size);
+        while (chunk.Count < size && _ready.Reader.TryRead(out var item))
+            if (!item.IsSettled) chunk.Add(item);
+        return chunk;
+    }
+
+    /// <summary>Runs a chunk and accounts for every item of it; false when the lane must be replaced.</summary>
+    private async Task<bool> RunChunkAsync(ChunkRun run)
+    {
+        Exception? laneError = null;
+        var execution = run.Lane.RunAsync(run.Items, run, _stop.Token);
+        var first = await Task.WhenAny(execution, run.Aborted, _stopped).ConfigureAwait(false);
+        if (first == execution && execution.IsFaulted) laneError = execution.Exception!.GetBaseException();
+        if (first != execution) _ = execution.ContinueWith(t => _ = t.Exception, TaskScheduler.Default);
+
+        for (int i = 0; i < run.Items.Count; i++)
+        {
+            var item = run.Items[i];
+            if (item.IsSettled) continue;
+            if (item.IsRunning && item.Run == run)
+            {
+                // The lane ended in the middle of this item: it broke, or was stopped.
+                if (item.TryCloseAttempt())
+                    ConcludeAttempt(item, Array.Empty<object?>(),
+                        new[] { BatchErrors.LaneFailed(item, laneError ?? new LaneFailedException("the worker stopped")) },
+                        ItemStatus.Failed);
+            }
+            else if (i >= run.Begun && !IsStopping)
+            {
+                _ready.Writer.TryWrite(item); // never started here: back in the queue
+            }
+        }
+        return first == execution && laneError is null;
+    }
+
+    internal bool TryBeginAttempt(WorkItem item, ChunkRun run) =>
+        !IsStopping && !run.IsAborted && item.TryStartAttempt(run, run.Lane.WorkerId, _options.ItemTimeout);
+
+    internal void PostStream(WorkItem item, object record) => _mailbox.Post(new BatchEvent(item, record));
+
+    internal void EndAttempt(WorkItem item, IReadOnlyList<object?> output, IReadOnlyList<ErrorRecord> errors)
+    {
+        if (!item.TryCloseAttempt()) return; // timed out or stopped meanwhile: that decision stands
+        var retargeted = errors.Count == 0 ? errors : errors.Select(e => BatchErrors.ForItem(e, item.Input)).ToArray();
+        ConcludeAttempt(item, output, retargeted, errors.Count == 0 ? ItemStatus.Succeeded : ItemStatus.Failed);
+    }
+
+    /// <summary>After a closed attempt: retry it if allowed, else settle it with <paramref name="outcome"/>.</summary>
+    private void ConcludeAttempt(WorkItem item, IReadOnlyList<object?> output, IReadOnlyList<ErrorRecord> errors, ItemStatus outcome)
+    {
+        item.SetResult(output, errors);
+        _chunks.Observe(item.Duration);
+        if (outcome != ItemStatus.Succeeded && _retry.AllowsAnotherAttempt(item.Attempts) && !IsStopping)
+            ScheduleRetry(item);
+        else
+            Settle(item, outcome);
+    }
+
+    private void ScheduleRetry(WorkItem item)
+    {
+        var delay = _retry.DelayBeforeRetry(item.Attempts);
+        item.ReturnToWaiting();
+        Task.Delay(delay, _stop.Token).ContinueWith(t =>
+        {
+            if (!t.IsCanceled) _ready.Writer.TryWrite(item);
+        }, TaskScheduler.Default);
+    }
+
+    private void EnforceDeadlines()
+    {
+        long now = Stopwatch.GetTimestamp();
+        foreach (var item in _unsettled.Values)
+        {
+            if (!item.IsRunning || item.DeadlineTimestamp == 0 || now < item.DeadlineTimestamp) continue;
+            var run = item.Run;
+            if (!item.TryCloseAttempt()) continue;
+            ConcludeAttempt(item, Array.Empty<object?>(), new[] { BatchErrors.ItemTimedOut(item, _options.ItemTimeout!.Value) },
+                ItemStatus.TimedOut);
+            run?.Abort();
+        }
+    }
+
+    // ---- final states ------------------------------------------------------------------------
+
+    /// <summary>The one place an item gets its final state.</summary>
+    private void Settle(WorkItem item, ItemStatus status)
+    {
+        if (!item.TrySettle(status)) return;
+        _unsettled.TryRemove(item.Index, out _);
+        _tally.Count(status);
+        _mailbox.Post(new BatchEvent(item, null));
+        if (_inputComplete && _unsettled.IsEmpty) _ready.Writer.TryComplete();
+    }
+
+    private ItemStatus UnstartedStatus() =>
+        (StopReason)_stopReason == StopReason.BatchTimeout ? ItemStatus.TimedOut : ItemStatus.Skipped;
+
+    private void Stop(StopReason reason)
+    {
+        if (Interlocked.CompareExchange(ref _stopReason, (int)reason, (int)StopReason.None) != (int)StopReason.None) return;
+        _stop.Cancel();
+        foreach (var item in _unsettled.Values)
+        {
+            var status = reason == StopReason.BatchTimeout ? ItemStatus.TimedOut
+                : item.Attempts > 0 ? ItemStatus.Cancelled : ItemStatus.Skipped;
+            Settle(item, status);
+        }
+        _ready.Writer.TryComplete();
+        _mailbox.Wake();
+    }
+
+    private void Fault(BatchFaultedException fault)
+    {
+        Interlocked.CompareExchange(ref _fault, fault, null);
+        Stop(StopReason.Faulted);
+    }
+}

@@ -1,0 +1,59 @@
+namespace PSParallel.Engine;
+
+/// <summary>
+/// Where items run: one runspace, one worker process, or one thread-pool slot. The engine keeps
+/// ThrottleLimit lanes busy; a lane runs the items of a chunk one after the other.
+/// </summary>
+public interface ILane : IDisposable
+{
+    /// <summary>Runspace id, process id or managed thread id, reported as ItemResult.Worker.</summary>
+    int WorkerId { get; }
+
+    /// <summary>
+    /// Runs each item of <paramref name="chunk"/> in order, calling <see cref="IAttemptSink.TryBegin"/>
+    /// before and <see cref="IAttemptSink.End"/> after each. Returns when the chunk is done or the token
+    /// is cancelled. Throws <see cref="LaneFailedException"/> when the lane itself broke.
+    /// </summary>
+    Task RunAsync(IReadOnlyList<WorkItem> chunk, IAttemptSink sink, CancellationToken token);
+
+    /// <summary>Stops the lane at once (an item timed out); the engine discards the lane afterwards.</summary>
+    void Abort();
+}
+
+/// <summary>Makes lanes for one batch; holds what every lane shares (script, workload type, setup).</summary>
+public interface IExecutor : IDisposable
+{
+    /// <summary>"Thread" or "Process", as BatchSummary.Model.</summary>
+    string Model { get; }
+
+    /// <summary>Items a lane may run before it is replaced (0: no limit); 1 gives each item a fresh lane.</summary>
+    int MaxItemsPerLane { get; }
+
+    /// <summary>Whether lanes may take several items at once.</summary>
+    bool SupportsChunks { get; }
+
+    /// <summary>Creates and prepares a lane; may take time (runspace open, process start).</summary>
+    Task<ILane> CreateLaneAsync(CancellationToken token);
+
+    /// <summary>Processor time used by the batch so far, in seconds.</summary>
+    double CpuSeconds();
+}
+
+/// <summary>What a lane reports while it runs items. Called from the lane's own thread.</summary>
+public interface IAttemptSink
+{
+    /// <summary>Starts an attempt; false means skip the item (it was settled meanwhile).</summary>
+    bool TryBegin(WorkItem item, ILane lane);
+
+    /// <summary>A Verbose, Warning, Debug, Information or Progress record the item wrote.</summary>
+    void Stream(WorkItem item, object record);
+
+    /// <summary>The attempt finished: its output and errors (a thrown error included).</summary>
+    void End(WorkItem item, IReadOnlyList<object?> output, IReadOnlyList<System.Management.Automation.ErrorRecord> errors);
+}
+
+/// <summary>The lane broke (runspace failed, process died); its running item fails with this error.</summary>
+public sealed class LaneFailedException : Exception
+{
+    public LaneFailedException(string message, Exception? inner = null) : base(message, inner) { }
+}

@@ -1,0 +1,45 @@
+using System.Diagnostics;
+using System.Management.Automation.Runspaces;
+
+namespace PSParallel.Engine;
+
+/// <summary>Runs script blocks on a pool of runspaces in this process.</summary>
+public sealed class RunspaceExecutor : IExecutor
+{
+    private readonly RunspaceSetup _setup;
+    private readonly bool _newRunspacePerItem;
+    private readonly Lazy<InitialSessionState> _sessionState;
+
+    public RunspaceExecutor(RunspaceSetup setup, bool newRunspacePerItem)
+    {
+        _setup = setup;
+        _newRunspacePerItem = newRunspacePerItem;
+        _sessionState = new Lazy<InitialSessionState>(setup.CreateSessionState);
+    }
+
+    public string Model => "Thread";
+    public int MaxItemsPerLane => _newRunspacePerItem ? 1 : 0;
+    public bool SupportsChunks => true;
+
+    // Opening a runspace blocks for tens of milliseconds; on a dedicated thread, so that opening
+    // many at once does not starve the thread pool (which grows only slowly).
+    public async Task<ILane> CreateLaneAsync(CancellationToken token) =>
+        await Task.Factory.StartNew(() => (ILane)RunspaceLane.Open(_sessionState.Value, _setup), token,
+            TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
+
+    public double CpuSeconds() => ProcessCpu.Seconds();
+
+    public void Dispose()
+    {
+    }
+}
+
+/// <summary>This process's processor time.</summary>
+internal static class ProcessCpu
+{
+    public static double Seconds()
+    {
+        using var self = Process.GetCurrentProcess();
+        return self.TotalProcessorTime.TotalSeconds;
+    }
+}

@@ -1,0 +1,53 @@
+using PSParallel.Workloads;
+
+namespace PSParallel.Engine;
+
+/// <summary>Finds a compiled workload by built-in name, by type name, or from a [type].</summary>
+public static class WorkloadCatalog
+{
+    private static readonly Dictionary<string, Type> BuiltIns = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["Sleep"] = typeof(SleepWorkload),
+        ["Spin"] = typeof(SpinWorkload),
+        ["IsPrime"] = typeof(IsPrimeWorkload),
+        ["Sha256"] = typeof(Sha256Workload),
+        ["HttpGet"] = typeof(HttpGetWorkload),
+        ["GZip"] = typeof(GZipWorkload),
+    };
+
+    public static IReadOnlyCollection<string> BuiltInNames => BuiltIns.Keys;
+
+    /// <summary>Resolves a name or type; throws <see cref="ScriptSetupException"/> listing the known names.</summary>
+    public static Type Resolve(object workload)
+    {
+        var value = workload is System.Management.Automation.PSObject p ? p.BaseObject : workload;
+        var type = value switch
+        {
+            Type t => t,
+            string name when BuiltIns.TryGetValue(name, out var builtIn) => builtIn,
+            string name => FindLoadedType(name),
+            _ => null,
+        };
+        if (type is null) throw Unknown(value);
+        if (!IsWorkload(type) || type.IsAbstract || type.GetConstructor(Type.EmptyTypes) is null)
+            throw new ScriptSetupException(
+                $"The type '{type.FullName}' cannot be used as a workload: it must be a public class with a parameterless constructor " +
+                "that implements PSParallel.IWorkload or PSParallel.IAsyncWorkload.",
+                "InvalidWorkloadType", System.Management.Automation.ErrorCategory.InvalidArgument, type);
+        return type;
+    }
+
+    public static bool IsWorkload(Type type) =>
+        typeof(IWorkload).IsAssignableFrom(type) || typeof(IAsyncWorkload).IsAssignableFrom(type);
+
+    private static Type? FindLoadedType(string name) =>
+        AppDomain.CurrentDomain.GetAssemblies()
+            .Where(a => !a.IsDynamic)
+            .Select(a => a.GetType(name, throwOnError: false, ignoreCase: true))
+            .FirstOrDefault(t => t is not null && IsWorkload(t));
+
+    private static ScriptSetupException Unknown(object? value) => new(
+        $"Unknown workload '{value}'. Known workloads: {string.Join(", ", BuiltIns.Keys)}. " +
+        "Pass one of these names, or a [type] that implements PSParallel.IWorkload or PSParallel.IAsyncWorkload.",
+        "UnknownWorkload", System.Management.Automation.ErrorCategory.ObjectNotFound, value);
+}

@@ -1,0 +1,150 @@
+using System.Collections;
+using System.Management.Automation;
+using PSParallel.Engine;
+
+namespace PSParallel.Commands;
+
+/// <summary>
+/// The parameters and life cycle every batch cmdlet shares. It binds, builds the plan and hands
+/// each item to the engine; a subclass only says which executor runs the items.
+/// </summary>
+public abstract class BatchCommandBase : PSCmdlet, IDisposable
+{
+    protected const string ScriptBlockSet = "ScriptBlock";
+    protected const string WorkloadSet = "Workload";
+
+    private BatchRunner? _runner;
+    private bool _summaryStored;
+
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = ScriptBlockSet)]
+    [ScriptBlockTransformation]
+    public ScriptBlock ScriptBlock { get; set; } = null!;
+
+    [Parameter(Mandatory = true, ParameterSetName = WorkloadSet)]
+    [ArgumentCompleter(typeof(WorkloadNameCompleter))]
+    [ValidateNotNull]
+    public object Workload { get; set; } = null!;
+
+    [Parameter(ValueFromPipeline = true)]
+    public PSObject? InputObject { get; set; }
+
+    [Parameter]
+    [ValidateRange(1, int.MaxValue)]
+    public int ThrottleLimit { get; set; }
+
+    [Parameter]
+    [ValidatePositiveSeconds]
+    public double TimeoutSeconds { get; set; }
+
+    [Parameter]
+    [ValidatePositiveSeconds]
+    public double ItemTimeoutSeconds { get; set; }
+
+    [Parameter(ParameterSetName = ScriptBlockSet)]
+    public IDictionary? Variable { get; set; }
+
+    [Parameter(ParameterSetName = ScriptBlockSet)]
+    [ValidateNotNullOrEmpty]
+    public string[]? Function { get; set; }
+
+    [Parameter(ParameterSetName = ScriptBlockSet)]
+    [ValidateNotNullOrEmpty]
+    public string[]? Module { get; set; }
+
+    [Parameter]
+    public SwitchParameter Ordered { get; set; }
+
+    [Parameter]
+    [ValidateRange(0, int.MaxValue)]
+    public int RetryCount { get; set; }
+
+    [Parameter]
+    [ValidateRange(0.0, 86400.0)]
+    public double RetryDelaySeconds { get; set; } = 1;
+
+    [Parameter]
+    public SwitchParameter AsResult { get; set; }
+
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? SummaryVariable { get; set; }
+
+    /// <summary>The degree used when -ThrottleLimit is not given.</summary>
+    protected abstract int DefaultThrottleLimit { get; }
+
+    /// <summary>The executor for this call, built from the bound parameters.</summary>
+    protected abstract IExecutor CreateExecutor();
+
+    protected int EffectiveThrottleLimit => ThrottleLimit > 0 ? ThrottleLimit : DefaultThrottleLimit;
+
+    protected bool UsesWorkload => ParameterSetName == WorkloadSet;
+
+    /// <summary>The caller's session as the item script needs it ($using:, -Variable, -Function...).</summary>
+    protected RunspaceSetup CreateRunspaceSetup() => CallerContext.CreateSetup(this, ScriptBlock, Variable, Function, Module);
+
+    protected override void BeginProcessing()
+    {
+        try
+        {
+            var options = new BatchOptions
+            {
+                ThrottleLimit = EffectiveThrottleLimit,
+                BatchTimeout = TimeoutSeconds > 0 ? TimeSpan.FromSeconds(TimeoutSeconds) : null,
+                ItemTimeout = ItemTimeoutSeconds > 0 ? TimeSpan.FromSeconds(ItemTimeoutSeconds) : null,
+                Ordered = Ordered,
+                RetryCount = RetryCount,
+                RetryDelay = TimeSpan.FromSeconds(RetryDelaySeconds),
+                Activity = MyInvocation.MyCommand.Name,
+            };
+            _runner = new BatchRunner(options, CreateExecutor(), new CmdletSink(this), AsResult);
+        }
+        catch (Exception ex) when (ex is IContainsErrorRecord { ErrorRecord: not null } && ex is ScriptSetupException or BatchFaultedException)
+        {
+            ThrowTerminatingError(((IContainsErrorRecord)ex).ErrorRecord);
+        }
+    }
+
+    protected override void ProcessRecord()
+    {
+        // Without pipeline input or -InputObject there is nothing to run.
+        if (!MyInvocation.ExpectingInput && !MyInvocation.BoundParameters.ContainsKey(nameof(InputObject))) return;
+        RunGuarded(() => _runner!.Add(InputObject));
+    }
+
+    protected override void EndProcessing()
+    {
+        RunGuarded(() => _runner!.Complete());
+        StoreSummary();
+    }
+
+    protected override void StopProcessing() => _runner?.Stop();
+
+    public void Dispose()
+    {
+        // Reached after Ctrl+C, -ErrorAction Stop or Select-Object -First: stop what runs, count the rest.
+        _runner?.Dispose();
+        StoreSummary();
+        GC.SuppressFinalize(this);
+    }
+
+    private void RunGuarded(Action step)
+    {
+        try
+        {
+            step();
+        }
+        catch (BatchFaultedException fault)
+        {
+            _runner!.Dispose();
+            StoreSummary();
+            ThrowTerminatingError(fault.ErrorRecord);
+        }
+    }
+
+    private void StoreSummary()
+    {
+        if (_summaryStored || _runner is null || string.IsNullOrEmpty(SummaryVariable)) return;
+        _summaryStored = true;
+        SessionState.PSVariable.Set(SummaryVariable, _runner.Summary());
+    }
+}

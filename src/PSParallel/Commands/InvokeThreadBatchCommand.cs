@@ -1,0 +1,20 @@
+using System.Management.Automation;
+using PSParallel.Engine;
+
+namespace PSParallel.Commands;
+
+/// <summary>Invoke-ThreadBatch: items on a pool of runspaces, or a compiled workload on the thread pool.</summary>
+[Cmdlet(VerbsLifecycle.Invoke, "ThreadBatch", DefaultParameterSetName = ScriptBlockSet)]
+[OutputType(typeof(PSObject), typeof(ItemResult))]
+public sealed class InvokeThreadBatchCommand : BatchCommandBase
+{
+    /// <summary>Give every item a fresh runspace instead of reusing one per lane.</summary>
+    [Parameter(ParameterSetName = ScriptBlockSet)]
+    public SwitchParameter UseNewRunspace { get; set; }
+
+    protected override int DefaultThrottleLimit => BatchOptions.DefaultThreadThrottle;
+
+    protected override IExecutor CreateExecutor() => UsesWorkload
+        ? new WorkloadExecutor(WorkloadCatalog.Resolve(Workload), EffectiveThrottleLimit)
+        : new RunspaceExecutor(CreateRunspaceSetup(), UseNewRunspace);
+}
