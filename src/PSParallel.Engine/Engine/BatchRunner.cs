@@ -78,7 +78,6 @@ public sealed class BatchRunner : IDisposable
             StartSlots();
             _ready.Writer.TryWrite(item);
         }
-        Drain(TimeSpan.Zero);
     }
 
     /// <summary>No more input: waits for every item to settle, writing results as they come.</summary>
@@ -115,15 +114,20 @@ public sealed class BatchRunner : IDisposable
 
     private void Drain(TimeSpan wait)
     {
-        foreach (var e in _mailbox.TakeAll(wait))
+        if (wait > TimeSpan.Zero || _mailbox.HasEvents)
         {
-            if (!e.IsSettled) _sink.WriteStream(e.Record!);
-            else if (_window is null) Emit(e.Item);
-            else foreach (var ready in _window.Release(e.Item)) Emit(ready);
+            foreach (var e in _mailbox.TakeAll(wait))
+            {
+                if (!e.IsSettled) _sink.WriteStream(e.Record!);
+                else if (_window is null) Emit(e.Item);
+                else foreach (var ready in _window.Release(e.Item)) Emit(ready);
+            }
         }
         if (_fault is not null) throw _fault;
+        var elapsed = _clock.Elapsed;
+        if (!_progress.IsDue(elapsed)) return;
         long? total = _inputComplete ? _admitted : null;
-        if (_progress.Update(_clock.Elapsed, _emitted, _tally.Failures, total) is { } record) _sink.WriteProgress(record);
+        if (_progress.Update(elapsed, _emitted, _tally.Failures, total) is { } record) _sink.WriteProgress(record);
     }
 
     private void Emit(WorkItem item)

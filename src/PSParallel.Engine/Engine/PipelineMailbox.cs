@@ -17,13 +17,21 @@ internal sealed class PipelineMailbox
     private List<BatchEvent> _incoming = new();
     private List<BatchEvent> _outgoing = new();
     private bool _wakeRequested;
+    private volatile bool _hasEvents;
+
+    /// <summary>A lock-free look, so the pipeline thread's per-item check costs next to nothing.</summary>
+    public bool HasEvents => _hasEvents;
 
     public void Post(BatchEvent e)
     {
         lock (_gate)
         {
             _incoming.Add(e);
-            if (_incoming.Count == 1) Monitor.Pulse(_gate);
+            if (_incoming.Count == 1)
+            {
+                _hasEvents = true;
+                Monitor.Pulse(_gate);
+            }
         }
     }
 
@@ -44,6 +52,7 @@ internal sealed class PipelineMailbox
         {
             if (_incoming.Count == 0 && wait > TimeSpan.Zero && !_wakeRequested) Monitor.Wait(_gate, wait);
             _wakeRequested = false;
+            _hasEvents = false;
             (_incoming, _outgoing) = (_outgoing, _incoming);
             _incoming.Clear();
             return _outgoing;

@@ -18,10 +18,12 @@ internal sealed class ProgressReporter
 
     public ProgressReporter(string activity) => _activity = activity;
 
+    public bool IsDue(TimeSpan elapsed) => elapsed - _lastUpdate >= Interval;
+
     /// <summary>A record when one is due, else null.</summary>
     public ProgressRecord? Update(TimeSpan elapsed, long completed, long failures, long? total)
     {
-        if (elapsed - _lastUpdate < Interval) return null;
+        if (!IsDue(elapsed)) return null;
         _lastUpdate = elapsed;
         _shown = true;
         double rate = elapsed.TotalSeconds > 0 ? completed / elapsed.TotalSeconds : 0;
