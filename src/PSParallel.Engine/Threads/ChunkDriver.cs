@@ -12,7 +12,9 @@ namespace PSParallel.Engine;
 public sealed class ChunkDriver
 {
     private readonly RunspaceSetup _setup;
-    private readonly List<PSVariable> _itemVariables = new(1);
+    // $_ for the item. InvokeWithContext copies it into the item's new scope, so one instance serves all items.
+    private readonly PSVariable _dollarUnder = new("_", null);
+    private readonly List<PSVariable> _itemVariables;
     private ScriptBlock? _script;
     private IReadOnlyList<WorkItem> _chunk = Array.Empty<WorkItem>();
     private IAttemptSink? _sink;
@@ -20,7 +22,11 @@ public sealed class ChunkDriver
     private WorkItem? _current;
     private List<ErrorRecord>? _currentErrors;
 
-    internal ChunkDriver(RunspaceSetup setup) => _setup = setup;
+    internal ChunkDriver(RunspaceSetup setup)
+    {
+        _setup = setup;
+        _itemVariables = new List<PSVariable> { _dollarUnder };
+    }
 
     internal void Prepare(IReadOnlyList<WorkItem> chunk, IAttemptSink sink, ILane lane)
     {
@@ -44,8 +50,7 @@ public sealed class ChunkDriver
             Collection<PSObject>? output = null;
             try
             {
-                _itemVariables.Clear();
-                _itemVariables.Add(new PSVariable("_", item.Input));
+                _dollarUnder.Value = item.Input;
                 output = _script.InvokeWithContext(null, _itemVariables);
             }
             catch (Exception ex) when (ex is not PipelineStoppedException)
@@ -57,7 +62,7 @@ public sealed class ChunkDriver
                 _current = null;
                 _currentErrors = null;
             }
-            _sink.End(item, output is null ? Array.Empty<object?>() : output.ToArray<object?>(), errors);
+            _sink.End(item, (IReadOnlyList<object?>?)output ?? Array.Empty<object?>(), errors);
         }
     }
 
