@@ -12,9 +12,7 @@ namespace PSParallel.Engine;
 public sealed class ChunkDriver
 {
     private readonly RunspaceSetup _setup;
-    // $_ for the item. InvokeWithContext copies it into the item's new scope, so one instance serves all items.
-    private readonly PSVariable _dollarUnder = new("_", null);
-    private readonly List<PSVariable> _itemVariables;
+    private readonly List<PSVariable> _itemVariables = new(1);
     private ScriptBlock? _script;
     private IReadOnlyList<WorkItem> _chunk = Array.Empty<WorkItem>();
     private IAttemptSink? _sink;
@@ -22,11 +20,7 @@ public sealed class ChunkDriver
     private WorkItem? _current;
     private List<ErrorRecord>? _currentErrors;
 
-    internal ChunkDriver(RunspaceSetup setup)
-    {
-        _setup = setup;
-        _itemVariables = new List<PSVariable> { _dollarUnder };
-    }
+    internal ChunkDriver(RunspaceSetup setup) => _setup = setup;
 
     internal void Prepare(IReadOnlyList<WorkItem> chunk, IAttemptSink sink, ILane lane)
     {
@@ -50,7 +44,9 @@ public sealed class ChunkDriver
             Collection<PSObject>? output = null;
             try
             {
-                _dollarUnder.Value = item.Input;
+                // InvokeWithContext takes $_ out of the list it is given, so the list is refilled per item.
+                _itemVariables.Clear();
+                _itemVariables.Add(new PSVariable("_", item.Input));
                 output = _script.InvokeWithContext(null, _itemVariables);
             }
             catch (Exception ex) when (ex is not PipelineStoppedException)
