@@ -303,13 +303,15 @@ public sealed class BatchRunner : IDisposable
     private void Stop(StopReason reason)
     {
         if (Interlocked.CompareExchange(ref _stopReason, (int)reason, (int)StopReason.None) != (int)StopReason.None) return;
-        _stop.Cancel();
+        // Settle first, cancel after: an item that reacts to the cancellation must not be reported
+        // as failed by its lane before the stop has given it its state.
         foreach (var item in _unsettled.Values)
         {
             var status = reason == StopReason.BatchTimeout ? ItemStatus.TimedOut
                 : item.Attempts > 0 ? ItemStatus.Cancelled : ItemStatus.Skipped;
             Settle(item, status);
         }
+        _stop.Cancel();
         _ready.Writer.TryComplete();
         _mailbox.Wake();
     }

@@ -28,7 +28,15 @@ internal sealed class ChunkRun : IAttemptSink
     /// <summary>Stops the lane (an item timed out). The lane is discarded after this chunk.</summary>
     public void Abort()
     {
-        if (_aborted.TrySetResult()) Lane.Abort();
+        if (!_aborted.TrySetResult()) return;
+        try
+        {
+            Lane.Abort();
+        }
+        catch (ObjectDisposedException)
+        {
+            // The lane was let go meanwhile: nothing is left to stop.
+        }
     }
 
     public bool TryBegin(WorkItem item, ILane lane)

@@ -43,6 +43,12 @@ public sealed class WorkItem
     internal bool TryStartAttempt(ChunkRun run, int worker, TimeSpan? itemTimeout)
     {
         if (IsSettled || Interlocked.CompareExchange(ref _attemptState, Running, Waiting) != Waiting) return false;
+        if (IsSettled)
+        {
+            // Settled between the check and the start (a stop): the settle saw no running attempt to close.
+            Volatile.Write(ref _attemptState, Closed);
+            return false;
+        }
         Attempts++;
         Run = run;
         Worker = worker;

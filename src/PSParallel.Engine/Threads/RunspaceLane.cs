@@ -74,7 +74,10 @@ internal sealed class RunspaceLane : ILane
         }
     }
 
-    public void Abort() => _shell.BeginStop(null, null);
+    public void Abort()
+    {
+        if (Volatile.Read(ref _disposed) == 0) _shell.BeginStop(null, null);
+    }
 
     /// <summary>Closes the runspace once its invocation has ended, without blocking the caller.</summary>
     public void Dispose()

@@ -68,7 +68,11 @@ internal sealed class WorkloadLane : ILane
 
     public void Abort() => _abort.Cancel();
 
-    public void Dispose() => _abort.Dispose();
+    // The token source is not disposed: a timeout may abort the lane after the slot let it go,
+    // and a source without timers holds nothing that needs disposing.
+    public void Dispose()
+    {
+    }
 }
 
 /// <summary>A lane for an asynchronous workload: awaits each call, holding no thread meanwhile.</summary>
@@ -104,7 +108,11 @@ internal sealed class AsyncWorkloadLane : ILane
 
     public void Abort() => _abort.Cancel();
 
-    public void Dispose() => _abort.Dispose();
+    // The token source is not disposed: a timeout may abort the lane after the slot let it go,
+    // and a source without timers holds nothing that needs disposing.
+    public void Dispose()
+    {
+    }
 }
 
 /// <summary>Turns a workload call's result or exception into an attempt report.</summary>
