@@ -5,26 +5,6 @@ using Xunit;
 
 namespace PSParallel.Tests;
 
-/// <summary>
-/// Engine bugs the tests work around (see EngineRaceTests for the reproducers). When one is fixed,
-/// set its flag to false: the tests that tolerate it become strict again.
-/// </summary>
-public static class KnownEngineBugs
-{
-    /// <summary>
-    /// Stop() and the batch timeout cancel the token before settling the items, so a lane that reacts
-    /// first can end a running item as Failed ('WorkerFailed' or OperationCanceledException).
-    /// </summary>
-    public static readonly bool StopRace = true;
-
-    /// <summary>
-    /// The deadline timer aborts the lane after settling the timed-out item; if the lane is disposed
-    /// in between (batch over, lane replaced), Abort() throws ObjectDisposedException on a timer
-    /// thread and the process dies. Tests with item timeouts wait a moment before Dispose().
-    /// </summary>
-    public static readonly bool AbortAfterDisposeCrash = true;
-}
-
 /// <summary>A sink that records what the engine writes, and on which thread.</summary>
 public sealed class RecordingSink : IBatchSink
 {
@@ -196,7 +176,6 @@ public static class Drive
         }
         var elapsed = clock.Elapsed;
         var summary = runner.Summary();
-        if (KnownEngineBugs.AbortAfterDisposeCrash && options.ItemTimeout is not null) Thread.Sleep(250);
         runner.Dispose();
         Assert.All(sink.Threads, id => Assert.Equal(driver, id)); // the sink is written from the pipeline thread only
         return new Outcome(sink, summary, elapsed, driver, error);
@@ -215,19 +194,17 @@ public static class Drive
         "; errors: " + string.Join(", ", sink.Errors.Select(e => e.FullyQualifiedErrorId));
 
     /// <summary>
-    /// The counts after a Stop() or batch timeout: <paramref name="stopped"/> running items end with
-    /// <paramref name="stopStatus"/>; while <see cref="KnownEngineBugs.StopRace"/> stands some of them may
-    /// end Failed instead, each with one error of its own.
+    /// The counts after a Stop() or batch timeout: the <paramref name="stopped"/> running items end with
+    /// <paramref name="stopStatus"/> (never Failed: the stop decides their state, not the lane that
+    /// noticed the cancellation), and no error is written for them.
     /// </summary>
     public static void AssertStoppedCounts(Outcome run, ItemStatus stopStatus, long stopped, long succeeded = 0, long skipped = 0,
         long timedOut = 0, long extraErrors = 0)
     {
-        var s = run.Summary;
-        long failed = KnownEngineBugs.StopRace ? s.Failed : 0;
-        long cancelled = stopStatus == ItemStatus.Cancelled ? stopped - failed : 0;
-        long timed = timedOut + (stopStatus == ItemStatus.TimedOut ? stopped - failed : 0);
-        AssertCounts(run, succeeded: succeeded, failed: failed, timedOut: timed, cancelled: cancelled, skipped: skipped);
-        Assert.True(run.Sink.Errors.Count == extraErrors + failed, Describe(run.Sink));
+        long cancelled = stopStatus == ItemStatus.Cancelled ? stopped : 0;
+        long timed = timedOut + (stopStatus == ItemStatus.TimedOut ? stopped : 0);
+        AssertCounts(run, succeeded: succeeded, timedOut: timed, cancelled: cancelled, skipped: skipped);
+        Assert.True(run.Sink.Errors.Count == extraErrors, Describe(run.Sink));
     }
 
     /// <summary>The summary's counts, all at once, so a failure shows the whole picture.</summary>

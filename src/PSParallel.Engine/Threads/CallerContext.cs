@@ -9,12 +9,12 @@ namespace PSParallel.Engine;
 /// </summary>
 public static class CallerContext
 {
-    private static readonly (string Variable, string CommonParameter)[] StreamPreferences =
+    private static readonly (string Variable, string CommonParameter, string? CaptureParameter)[] StreamPreferences =
     {
-        ("VerbosePreference", "Verbose"),
-        ("DebugPreference", "Debug"),
-        ("WarningPreference", "WarningAction"),
-        ("InformationPreference", "InformationAction"),
+        ("VerbosePreference", "Verbose", null),
+        ("DebugPreference", "Debug", null),
+        ("WarningPreference", "WarningAction", "WarningVariable"),
+        ("InformationPreference", "InformationAction", "InformationVariable"),
     };
 
     public static RunspaceSetup CreateSetup(PSCmdlet caller, ScriptBlock script, IDictionary? variables,
@@ -64,10 +64,12 @@ public static class CallerContext
     private static Dictionary<string, ActionPreference> Preferences(PSCmdlet caller)
     {
         var result = new Dictionary<string, ActionPreference>();
-        foreach (var (variable, parameter) in StreamPreferences)
+        foreach (var (variable, parameter, capture) in StreamPreferences)
         {
             var effective = EffectivePreference(caller, variable, parameter);
-            result[variable] = effective is ActionPreference.SilentlyContinue or ActionPreference.Ignore
+            // -WarningVariable and -InformationVariable collect records even when they are not shown.
+            bool captured = capture is not null && caller.MyInvocation.BoundParameters.ContainsKey(capture);
+            result[variable] = effective is ActionPreference.SilentlyContinue or ActionPreference.Ignore && !captured
                 ? ActionPreference.SilentlyContinue
                 : ActionPreference.Continue;
         }
