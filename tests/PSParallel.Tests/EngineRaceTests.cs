@@ -31,7 +31,7 @@ public class EngineRaceTests
                 double x = 1;
                 while (!_stop) x = Math.Sqrt(x + 1);
                 GC.KeepAlive(x);
-            }) { IsBackground = true, }).ToArray();
+            }) { IsBackground = true }).ToArray();
             foreach (var t in _threads) t.Start();
         }
 

@@ -11,6 +11,8 @@ public sealed class BatchOptions
     public TimeSpan RetryDelay { get; init; } = TimeSpan.FromSeconds(1);
     /// <summary>Largest chunk a lane may take at once; 1 turns chunking off.</summary>
     public int MaxChunkSize { get; init; } = 256;
+    /// <summary>Items per chunk when the caller fixes it (Invoke-ProcessBatch -ChunkSize); 0: automatic.</summary>
+    public int FixedChunkSize { get; init; }
     /// <summary>Activity shown in the progress bar (the cmdlet name).</summary>
     public string Activity { get; init; } = "PSParallel";
 

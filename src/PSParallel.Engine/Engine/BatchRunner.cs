@@ -47,7 +47,8 @@ public sealed class BatchRunner : IDisposable
         _sink = sink;
         _asResult = asResult;
         _retry = new RetrySchedule(options.RetryCount, options.RetryDelay);
-        _chunks = new ChunkSizer(executor.SupportsChunks ? ChunkLimit(options, executor) : 1);
+        _chunks = new ChunkSizer(executor.SupportsChunks ? ChunkLimit(options, executor) : 1,
+            executor.MaxItemsPerLane > 0 ? Math.Min(options.FixedChunkSize, executor.MaxItemsPerLane) : options.FixedChunkSize);
         _progress = new ProgressReporter(options.Activity);
         _window = options.Ordered ? new OrderedWindow() : null;
         _stopped = Task.Delay(Timeout.Infinite, _stop.Token).ContinueWith(_ => { }, TaskScheduler.Default);
@@ -158,13 +159,11 @@ public sealed class BatchRunner : IDisposable
         {
             while (await _ready.Reader.WaitToReadAsync(_stop.Token).ConfigureAwait(false))
             {
-                var chunk = TakeChunk();
+                // A lane that is recycled after N items never takes more than it has left.
+                int laneRoom = _executor.MaxItemsPerLane > 0 ? _executor.MaxItemsPerLane - laneItems : int.MaxValue;
+                var chunk = TakeChunk(laneRoom);
                 if (chunk.Count == 0) continue;
-                if (lane is null)
-                {
-                    lane = await CreateLaneAsync().ConfigureAwait(false);
-                    laneItems = 0;
-                }
+                lane ??= await CreateLaneAsync().ConfigureAwait(false);
                 var run = new ChunkRun(this, lane, chunk);
                 bool laneUsable = await RunChunkAsync(run).ConfigureAwait(false);
                 laneItems += chunk.Count;
@@ -172,6 +171,7 @@ public sealed class BatchRunner : IDisposable
                 {
                     lane.Dispose();
                     lane = null;
+                    laneItems = 0;
                 }
             }
         }
@@ -200,9 +200,9 @@ public sealed class BatchRunner : IDisposable
         }
     }
 
-    private List<WorkItem> TakeChunk()
+    private List<WorkItem> TakeChunk(int laneRoom)
     {
-        int size = _chunks.NextSize(_ready.Reader.Count, _options.ThrottleLimit);
+        int size = Math.Min(laneRoom, _chunks.NextSize(_ready.Reader.Count, _options.ThrottleLimit));
         var chunk = new List<WorkItem>(size);
         while (chunk.Count < size && _ready.Reader.TryRead(out var item))
             if (!item.IsSettled) chunk.Add(item);
@@ -230,7 +230,7 @@ public sealed class BatchRunner : IDisposable
                         new[] { BatchErrors.LaneFailed(item, laneError ?? new LaneFailedException("the worker stopped")) },
                         ItemStatus.Failed);
             }
-            else if (i >= run.Begun && !IsStopping)
+            else if (item.Run != run && !IsStopping)
             {
                 _ready.Writer.TryWrite(item); // never started here: back in the queue
             }
@@ -239,7 +239,7 @@ public sealed class BatchRunner : IDisposable
     }
 
     internal bool TryBeginAttempt(WorkItem item, ChunkRun run) =>
-        !IsStopping && !run.IsAborted && item.TryStartAttempt(run, run.Lane.WorkerId, _options.ItemTimeout);
+        !IsStopping && item.TryStartAttempt(run, run.Lane.WorkerId, _options.ItemTimeout);
 
     internal void PostStream(WorkItem item, object record) => _mailbox.Post(new BatchEvent(item, record));
 

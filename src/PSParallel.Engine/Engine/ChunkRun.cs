@@ -3,14 +3,14 @@ using System.Management.Automation;
 namespace PSParallel.Engine;
 
 /// <summary>
-/// One chunk on one lane. Remembers how far the lane got, so that when the lane breaks or is
-/// aborted the runner knows which items were begun and which never started.
+/// One chunk on one lane. Starting an item and aborting the lane exclude each other, so once the
+/// abort is signalled no further item starts here and the runner can safely requeue the rest.
 /// </summary>
 internal sealed class ChunkRun : IAttemptSink
 {
     private readonly BatchRunner _runner;
+    private readonly object _gate = new();
     private readonly TaskCompletionSource _aborted = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private int _begun;
 
     public ChunkRun(BatchRunner runner, ILane lane, IReadOnlyList<WorkItem> items)
     {
@@ -21,14 +21,16 @@ internal sealed class ChunkRun : IAttemptSink
 
     public ILane Lane { get; }
     public IReadOnlyList<WorkItem> Items { get; }
-    public int Begun => Volatile.Read(ref _begun);
     public Task Aborted => _aborted.Task;
     public bool IsAborted => _aborted.Task.IsCompleted;
 
     /// <summary>Stops the lane (an item timed out). The lane is discarded after this chunk.</summary>
     public void Abort()
     {
-        if (!_aborted.TrySetResult()) return;
+        lock (_gate)
+        {
+            if (!_aborted.TrySetResult()) return;
+        }
         try
         {
             Lane.Abort();
@@ -41,8 +43,7 @@ internal sealed class ChunkRun : IAttemptSink
 
     public bool TryBegin(WorkItem item, ILane lane)
     {
-        Interlocked.Increment(ref _begun);
-        return _runner.TryBeginAttempt(item, this);
+        lock (_gate) return !IsAborted && _runner.TryBeginAttempt(item, this);
     }
 
     public void Stream(WorkItem item, object record) => _runner.PostStream(item, record);

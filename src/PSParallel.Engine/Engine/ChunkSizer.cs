@@ -10,12 +10,20 @@ internal sealed class ChunkSizer
 {
     private static readonly long TargetChunk = TimeSpan.FromMilliseconds(10).Ticks;
     private readonly int _max;
+    private readonly int _fixed;
     private double _meanItemTicks;
 
-    public ChunkSizer(int max) => _max = Math.Max(1, max);
+    /// <param name="max">largest chunk; 1 turns chunking off</param>
+    /// <param name="fixedSize">when above 0, every chunk has this size (what the queue holds permitting)</param>
+    public ChunkSizer(int max, int fixedSize = 0)
+    {
+        _max = Math.Max(1, max);
+        _fixed = fixedSize;
+    }
 
     public int NextSize(int queued, int lanes)
     {
+        if (_fixed > 0) return _fixed;
         double mean = Volatile.Read(ref _meanItemTicks);
         if (_max == 1 || mean <= 0) return 1;
         long byTime = (long)(TargetChunk / mean);

@@ -72,6 +72,9 @@ public abstract class BatchCommandBase : PSCmdlet, IDisposable
     /// <summary>The degree used when -ThrottleLimit is not given.</summary>
     protected abstract int DefaultThrottleLimit { get; }
 
+    /// <summary>Items per chunk when the caller fixes it; 0 sizes chunks automatically.</summary>
+    protected virtual int FixedChunkSize => 0;
+
     /// <summary>The executor for this call, built from the bound parameters.</summary>
     protected abstract IExecutor CreateExecutor();
 
@@ -94,6 +97,7 @@ public abstract class BatchCommandBase : PSCmdlet, IDisposable
                 Ordered = Ordered,
                 RetryCount = RetryCount,
                 RetryDelay = TimeSpan.FromSeconds(RetryDelaySeconds),
+                FixedChunkSize = FixedChunkSize,
                 Activity = MyInvocation.MyCommand.Name,
             };
             _runner = new BatchRunner(options, CreateExecutor(), new CmdletSink(this), AsResult);
