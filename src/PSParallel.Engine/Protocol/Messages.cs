@@ -1,0 +1,95 @@
+namespace PSParallel.Protocol;
+
+// The messages between the parent and a worker process. Each travels as one length-prefixed
+// MessagePack frame (see docs/protocol.md). Values (items, outputs, variables) are encoded one by
+// one with ValueCodec, so a value that cannot cross fails only its own item.
+
+public abstract record Message;
+
+/// <summary>First message, both ways: the protocol version each side speaks.</summary>
+public sealed record HelloMessage(int ProtocolVersion, int ProcessId) : Message
+{
+    public const int CurrentVersion = 1;
+}
+
+/// <summary>Parent to worker, once after hello: what every item needs.</summary>
+public sealed record SetupMessage(
+    string? ScriptText,
+    string? WorkloadAssemblyPath,
+    string? WorkloadTypeName,
+    IReadOnlyDictionary<string, byte[]> Variables,
+    IReadOnlyDictionary<string, string> Functions,
+    IReadOnlyList<string> Modules,
+    string? Location,
+    IReadOnlyDictionary<string, string> Preferences) : Message;
+
+/// <summary>Worker to parent: setup done (Error null) or failed (e.g. a module did not import).</summary>
+public sealed record SetupDoneMessage(ErrorData? Error) : Message;
+
+/// <summary>Parent to worker: items to run, in order.</summary>
+public sealed record ChunkMessage(IReadOnlyList<ChunkItem> Items) : Message;
+
+public sealed record ChunkItem(long Index, byte[] EncodedValue);
+
+/// <summary>Worker to parent: the item began (item timeouts count from here).</summary>
+public sealed record ItemStartedMessage(long Index) : Message;
+
+/// <summary>Worker to parent: the item ended, with its encoded output values and its errors.</summary>
+public sealed record ItemResultMessage(long Index, IReadOnlyList<byte[]> Output, IReadOnlyList<ErrorData> Errors) : Message;
+
+/// <summary>An error record reduced to what crosses: id, message, category, position.</summary>
+public sealed record ErrorData(
+    string Message,
+    string FullyQualifiedErrorId,
+    string Category,
+    string? ExceptionType,
+    string? PositionMessage,
+    string? ScriptStackTrace);
+
+public enum StreamKind
+{
+    Verbose,
+    Warning,
+    Debug,
+    Information,
+    Progress,
+}
+
+/// <summary>
+/// Worker to parent: a stream record an item wrote. Message is the text (Information: the message
+/// data as text); Tags only for Information; the Progress fields only for Progress.
+/// </summary>
+public sealed record StreamMessage(
+    long Index,
+    StreamKind Kind,
+    string Message,
+    IReadOnlyList<string> Tags,
+    ProgressData? Progress) : Message;
+
+public sealed record ProgressData(
+    int ActivityId,
+    int ParentActivityId,
+    string Activity,
+    string StatusDescription,
+    string? CurrentOperation,
+    int PercentComplete,
+    int SecondsRemaining,
+    bool Completed);
+
+/// <summary>Parent to worker: finish and exit (closing the worker's stdin means the same).</summary>
+public sealed record ShutdownMessage : Message;
+
+/// <summary>The stream broke the protocol: bad frame, bad message, wrong version, frame past the bound.</summary>
+public sealed class ProtocolException : Exception
+{
+    public ProtocolException(string message, Exception? inner = null) : base(message, inner) { }
+}
+
+/// <summary>A value that cannot cross to another process: names its type and why.</summary>
+public sealed class ValueNotTransferableException : Exception
+{
+    public ValueNotTransferableException(string typeName, string reason)
+        : base($"A value of type {typeName} cannot cross to another process: {reason}") => TypeName = typeName;
+
+    public string TypeName { get; }
+}

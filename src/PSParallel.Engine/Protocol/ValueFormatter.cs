@@ -1,0 +1,259 @@
+using System.Buffers;
+using System.Collections;
+using System.Collections.Specialized;
+using System.Management.Automation;
+using MessagePack;
+using MessagePack.Formatters;
+
+namespace PSParallel.Protocol;
+
+/// <summary>
+/// Reads one value (see <see cref="ValueEncoder"/> for the writing side). The input is untrusted:
+/// every shape is checked, only the table's types are built, an enum's type name is only looked up
+/// among loaded enums, collections grow as their elements really arrive, and each container counts
+/// one level against the options' depth bound. Writing through this formatter delegates to
+/// <see cref="ValueEncoder"/>.
+/// </summary>
+internal sealed class ValueFormatter : IMessagePackFormatter<object?>
+{
+    public static readonly ValueFormatter Instance = new();
+
+    public void Serialize(ref MessagePackWriter writer, object? value, MessagePackSerializerOptions options) =>
+        new ValueEncoder().Write(ref writer, value);
+
+    public object? Deserialize(ref MessagePackReader reader, MessagePackSerializerOptions options)
+    {
+        switch (reader.NextMessagePackType)
+        {
+            case MessagePackType.Nil:
+                reader.ReadNil();
+                return null;
+            case MessagePackType.Boolean:
+                return reader.ReadBoolean();
+            case MessagePackType.Integer:
+                return Wire.Int32(ref reader, "value");
+            case MessagePackType.Float:
+                return reader.NextCode == MessagePackCode.Float32 ? reader.ReadSingle() : reader.ReadDouble();
+            case MessagePackType.String:
+                return reader.ReadString();
+            case MessagePackType.Binary:
+                return reader.ReadBytes()!.Value.ToArray();
+            case MessagePackType.Array:
+                return ReadTagged(ref reader, options);
+            default:
+                throw Wire.Bad($"a value cannot be {Wire.Describe(reader.NextMessagePackType)}");
+        }
+    }
+
+    private object? ReadTagged(ref MessagePackReader reader, MessagePackSerializerOptions options)
+    {
+        int count = Wire.EnterArray(ref reader, options, "value");
+        try
+        {
+            if (count == 0) throw Wire.Bad("a tagged value is an empty array");
+            int code = Wire.Int32(ref reader, "value tag");
+            int fields = count - 1;
+            var tag = (ValueTag)code;
+            switch (tag)
+            {
+                case ValueTag.SByte:
+                    Fields(tag, fields, 1);
+                    return Integer(ref reader, tag, static (ref MessagePackReader r) => r.ReadSByte());
+                case ValueTag.Byte:
+                    Fields(tag, fields, 1);
+                    return Integer(ref reader, tag, static (ref MessagePackReader r) => r.ReadByte());
+                case ValueTag.Int16:
+                    Fields(tag, fields, 1);
+                    return Integer(ref reader, tag, static (ref MessagePackReader r) => r.ReadInt16());
+                case ValueTag.UInt16:
+                    Fields(tag, fields, 1);
+                    return Integer(ref reader, tag, static (ref MessagePackReader r) => r.ReadUInt16());
+                case ValueTag.UInt32:
+                    Fields(tag, fields, 1);
+                    return Integer(ref reader, tag, static (ref MessagePackReader r) => r.ReadUInt32());
+                case ValueTag.Int64:
+                    Fields(tag, fields, 1);
+                    return Integer(ref reader, tag, static (ref MessagePackReader r) => r.ReadInt64());
+                case ValueTag.UInt64:
+                    Fields(tag, fields, 1);
+                    return Integer(ref reader, tag, static (ref MessagePackReader r) => r.ReadUInt64());
+                case ValueTag.Char:
+                    Fields(tag, fields, 1);
+                    return (char)Integer(ref reader, tag, static (ref MessagePackReader r) => r.ReadUInt16());
+                case ValueTag.Decimal:
+                {
+                    Fields(tag, fields, 4);
+                    var bits = new int[4];
+                    for (int i = 0; i < 4; i++) bits[i] = Wire.Int32(ref reader, "decimal");
+                    return Checked(tag, () => new decimal(bits));
+                }
+                case ValueTag.DateTime:
+                {
+                    Fields(tag, fields, 2);
+                    long ticks = Wire.Int64(ref reader, "DateTime ticks");
+                    int kind = Wire.Int32(ref reader, "DateTime kind");
+                    if (kind < (int)DateTimeKind.Unspecified || kind > (int)DateTimeKind.Local) throw Wire.Bad($"DateTime kind {kind} is not a DateTimeKind");
+                    return Checked(tag, () => new DateTime(ticks, (DateTimeKind)kind));
+                }
+                case ValueTag.DateTimeOffset:
+                {
+                    Fields(tag, fields, 2);
+                    long ticks = Wire.Int64(ref reader, "DateTimeOffset ticks");
+                    long offset = Wire.Int64(ref reader, "DateTimeOffset offset");
+                    return Checked(tag, () => new DateTimeOffset(ticks, new TimeSpan(offset)));
+                }
+                case ValueTag.TimeSpan:
+                    Fields(tag, fields, 1);
+                    return new TimeSpan(Wire.Int64(ref reader, "TimeSpan ticks"));
+                case ValueTag.Guid:
+                {
+                    Fields(tag, fields, 1);
+                    byte[] bytes = Wire.Binary(ref reader, "Guid");
+                    if (bytes.Length != 16) throw Wire.Bad($"a Guid has 16 bytes, this one has {bytes.Length}");
+                    return new Guid(bytes);
+                }
+                case ValueTag.Enum:
+                    Fields(tag, fields, 2);
+                    return ReadEnum(ref reader, options);
+                case ValueTag.Array:
+                    return ReadArray(ref reader, options, fields);
+                case ValueTag.List:
+                {
+                    var list = new List<object?>(Wire.Capacity(fields));
+                    for (int i = 0; i < fields; i++) list.Add(Deserialize(ref reader, options));
+                    return list;
+                }
+                case ValueTag.Hashtable:
+                {
+                    Pairs(tag, fields);
+                    var table = new Hashtable(Wire.Capacity(fields / 2), StringComparer.CurrentCultureIgnoreCase);
+                    for (int i = 0; i < fields / 2; i++)
+                    {
+                        object key = Key(ref reader, options);
+                        table[key] = Deserialize(ref reader, options);
+                    }
+                    return table;
+                }
+                case ValueTag.OrderedDictionary:
+                {
+                    Pairs(tag, fields);
+                    var ordered = new OrderedDictionary(Wire.Capacity(fields / 2), StringComparer.CurrentCultureIgnoreCase);
+                    for (int i = 0; i < fields / 2; i++)
+                    {
+                        object key = Key(ref reader, options);
+                        ordered[key] = Deserialize(ref reader, options);
+                    }
+                    return ordered;
+                }
+                case ValueTag.PSObject:
+                    return ReadPSObject(ref reader, options, fields);
+                default:
+                    throw Wire.Bad($"unknown value tag {code}");
+            }
+        }
+        finally
+        {
+            reader.Depth--;
+        }
+    }
+
+    private static void Fields(ValueTag tag, int actual, int expected)
+    {
+        if (actual != expected) throw Wire.Bad($"a {tag} value has {expected} fields, this one has {actual}");
+    }
+
+    private static void Pairs(ValueTag tag, int fields)
+    {
+        if (fields % 2 != 0) throw Wire.Bad($"a {tag} value has key/value pairs, this one has {fields} fields");
+    }
+
+    private delegate T IntegerReader<T>(ref MessagePackReader reader);
+
+    private static T Integer<T>(ref MessagePackReader reader, ValueTag tag, IntegerReader<T> read)
+    {
+        Wire.Expect(ref reader, MessagePackType.Integer, tag.ToString());
+        try
+        {
+            return read(ref reader);
+        }
+        catch (OverflowException)
+        {
+            throw Wire.Bad($"the integer is out of range for {tag}");
+        }
+    }
+
+    private static T Checked<T>(ValueTag tag, Func<T> build)
+    {
+        try
+        {
+            return build();
+        }
+        catch (ArgumentException ex)
+        {
+            throw Wire.Bad($"not a valid {tag}: {ex.Message}");
+        }
+    }
+
+    private object Key(ref MessagePackReader reader, MessagePackSerializerOptions options) =>
+        Deserialize(ref reader, options) ?? throw Wire.Bad("a dictionary key is nil");
+
+    private object?[] ReadArray(ref MessagePackReader reader, MessagePackSerializerOptions options, int count)
+    {
+        // Grows as the elements arrive rather than trusting the count in the header.
+        var array = new object?[Wire.Capacity(count)];
+        for (int i = 0; i < count; i++)
+        {
+            if (i == array.Length) Array.Resize(ref array, (int)Math.Min(count, 2L * array.Length));
+            array[i] = Deserialize(ref reader, options);
+        }
+        return array;
+    }
+
+    private object ReadEnum(ref MessagePackReader reader, MessagePackSerializerOptions options)
+    {
+        string name = Wire.String(ref reader, "enum type name");
+        if (reader.NextMessagePackType == MessagePackType.Array || reader.NextMessagePackType == MessagePackType.Integer
+            || reader.NextMessagePackType == MessagePackType.Boolean)
+        {
+            object? underlying = Deserialize(ref reader, options);
+            if (underlying is sbyte or byte or short or ushort or int or uint or long or ulong or char or bool)
+            {
+                Type? type = ValueEnumTypes.Find(name);
+                return type is not null && Enum.GetUnderlyingType(type) == underlying.GetType()
+                    ? Enum.ToObject(type, underlying)
+                    : underlying;
+            }
+        }
+        throw Wire.Bad($"the value of enum '{name}' is not an integer");
+    }
+
+    private PSObject ReadPSObject(ref MessagePackReader reader, MessagePackSerializerOptions options, int fields)
+    {
+        if (fields < 1 || (fields - 1) % 2 != 0)
+            throw Wire.Bad($"an object has type names then name/value pairs, this one has {fields} fields");
+        var result = new PSObject();
+        int names = Wire.EnterArray(ref reader, options, "object type names");
+        try
+        {
+            if (names > 0)
+            {
+                result.TypeNames.Clear();
+                for (int i = 0; i < names; i++) result.TypeNames.Add(Wire.String(ref reader, "object type name"));
+            }
+        }
+        finally
+        {
+            reader.Depth--;
+        }
+
+        var seen = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        for (int i = 0; i < (fields - 1) / 2; i++)
+        {
+            string name = Wire.String(ref reader, "property name");
+            if (name.Length == 0) throw Wire.Bad("a property name is empty");
+            if (!seen.Add(name)) throw Wire.Bad($"the property '{name}' appears twice");
+            result.Properties.Add(new PSNoteProperty(name, Deserialize(ref reader, options)));
+        }
+        return result;
+    }
+}
