@@ -21,6 +21,10 @@ internal static class StdioTakeover
         int nothing = Check(Unix.open("/dev/null", 0), "open(/dev/null)");
         Check(Unix.dup2(nothing, 0), "dup2(/dev/null, stdin)");
         Unix.close(nothing);
+        // .NET's Console keeps its own duplicate of the descriptors it opened before this point,
+        // so its writers must be replaced too, or [Console]::WriteLine would still reach the frames.
+        Console.SetOut(new StreamWriter(Console.OpenStandardOutput()) { AutoFlush = true });
+        Console.SetIn(StreamReader.Null);
         return (Open(input, FileAccess.Read), Open(output, FileAccess.Write));
     }
 
@@ -31,6 +35,7 @@ internal static class StdioTakeover
         Windows.SetStdHandle(Windows.StdOutput, Windows.GetStdHandle(Windows.StdError));
         Windows.SetStdHandle(Windows.StdInput, IntPtr.Zero);
         Console.SetOut(Console.Error);
+        Console.SetIn(StreamReader.Null);
         return (new FileStream(new SafeFileHandle(input, true), FileAccess.Read), new FileStream(new SafeFileHandle(output, true), FileAccess.Write));
     }
 
