@@ -162,7 +162,8 @@ function Invoke-Build {
 
     Write-Step 'Help from docs/*.md'
     $docs = @(Get-ChildItem (Join-Path $Root 'docs') -Filter '*.md' -File | Sort-Object Name)
-    $commandDocs = @($docs | Where-Object Name -notlike 'about_*')
+    # Command help pages are named Verb-Noun.md; other pages (protocol.md) are plain documentation.
+    $commandDocs = @($docs | Where-Object Name -match '^[A-Za-z]+-[A-Za-z]+\.md$')
     if ($commandDocs) {
         $models = ConvertTo-MamlHelp -Path $commandDocs.FullName -OutputPath (Join-Path $help 'PSParallel.dll-Help.xml')
         foreach ($m in $models) { Write-Host "    $($m.Name): $($m.Parameters.Count) parameters, $($m.Examples.Count) examples" }

@@ -9,8 +9,11 @@ public sealed class BatchOptions
     public bool Ordered { get; init; }
     public int RetryCount { get; init; }
     public TimeSpan RetryDelay { get; init; } = TimeSpan.FromSeconds(1);
-    /// <summary>Largest chunk a lane may take at once; 1 turns chunking off.</summary>
-    public int MaxChunkSize { get; init; } = 256;
+    /// <summary>
+    /// Largest chunk a lane may take at once; 1 turns chunking off. Threads pay little per chunk
+    /// (64 is plenty); a worker process pays a pipe round trip, so process batches use larger chunks.
+    /// </summary>
+    public int MaxChunkSize { get; init; } = 64;
     /// <summary>Items per chunk when the caller fixes it (Invoke-ProcessBatch -ChunkSize); 0: automatic.</summary>
     public int FixedChunkSize { get; init; }
     /// <summary>Activity shown in the progress bar (the cmdlet name).</summary>
@@ -23,5 +26,5 @@ public sealed class BatchOptions
     /// Items admitted but not yet emitted. Bounds memory (backpressure) and the ordered window;
     /// large enough that every lane can take a full chunk with a second one waiting.
     /// </summary>
-    public int Capacity => Math.Max(64, ThrottleLimit * Math.Min(MaxChunkSize, 64) * 2);
+    public int Capacity => Math.Max(64, ThrottleLimit * MaxChunkSize * 2);
 }

@@ -25,7 +25,7 @@ internal sealed class ProcessLane : ILane
     private ProcessLane(WorkerProcess worker, Action<ProcessLane, double> retired)
     {
         _worker = worker;
-        _reader = new FrameReader(worker.Output);
+        _reader = new FrameReader(new BufferedStream(worker.Output, 1 << 16));
         _writer = new FrameWriter(worker.Input);
         _retired = retired;
     }
@@ -121,7 +121,8 @@ internal sealed class ProcessLane : ILane
             // The worker is gone; the listener reports how it ended.
         }
         // On a stop the runner lets the chunk go; the lane is disposed and the worker ends.
-        token.Register(() => done.TrySetCanceled());
+        var onStop = token.Register(() => done.TrySetCanceled());
+        done.Task.ContinueWith(_ => onStop.Dispose(), TaskScheduler.Default);
         return done.Task;
     }
 

@@ -16,6 +16,7 @@ public sealed class FrameWriter
     private readonly Stream _output;
     private readonly int _maxFrameBytes;
     private readonly object _gate = new();
+    private bool _unflushed;
 
     public FrameWriter(Stream output, int maxFrameBytes = FrameReader.DefaultMaxFrameBytes)
     {
@@ -33,7 +34,13 @@ public sealed class FrameWriter
     /// throws <see cref="ProtocolException"/> and writes nothing (the stream stays usable); stream
     /// errors (IOException, ObjectDisposedException) pass through unchanged.
     /// </summary>
-    public void Write(Message message)
+    public void Write(Message message) => Write(message, flush: true);
+
+    /// <summary>
+    /// As <see cref="Write(Message)"/>, but with <paramref name="flush"/> false the frame may wait in
+    /// a buffered stream until <see cref="Flush"/>: a worker coalesces per-item frames this way.
+    /// </summary>
+    public void Write(Message message, bool flush)
     {
         ArgumentNullException.ThrowIfNull(message);
         var buffer = new ArrayBufferWriter<byte>(256);
@@ -51,6 +58,18 @@ public sealed class FrameWriter
         lock (_gate)
         {
             _output.Write(frame.Span);
+            if (flush) _output.Flush();
+            else _unflushed = true;
+        }
+    }
+
+    /// <summary>Sends whatever frames wait in the buffer.</summary>
+    public void Flush()
+    {
+        lock (_gate)
+        {
+            if (!_unflushed) return;
+            _unflushed = false;
             _output.Flush();
         }
     }

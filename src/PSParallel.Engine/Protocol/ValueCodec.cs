@@ -17,15 +17,28 @@ public static class ValueCodec
     /// <summary>How deeply arrays, lists, dictionaries and PSCustomObjects may nest in a value that is sent.</summary>
     public const int MaxNesting = 100;
 
+    /// <summary>
+    /// Encodes a value. Throws only <see cref="ValueNotTransferableException"/> (naming the type
+    /// refused, or the value's type when reading it failed unexpectedly).
+    /// </summary>
     public static byte[] Encode(object? value)
     {
         var buffer = new ArrayBufferWriter<byte>(64);
         var writer = new MessagePackWriter(buffer);
-        new ValueEncoder().Write(ref writer, value);
-        writer.Flush();
+        try
+        {
+            new ValueEncoder().Write(ref writer, value);
+            writer.Flush();
+        }
+        catch (Exception ex) when (ex is not ValueNotTransferableException)
+        {
+            object? inner = value is System.Management.Automation.PSObject pso ? pso.BaseObject : value;
+            throw new ValueNotTransferableException(ValueEncoder.NameOf(inner!.GetType()), $"reading it failed ({ex.GetType().Name}: {ex.Message})");
+        }
         return buffer.WrittenSpan.ToArray();
     }
 
+    /// <summary>Decodes a value from untrusted bytes. Throws only <see cref="ProtocolException"/>.</summary>
     public static object? Decode(byte[] encoded)
     {
         if (encoded is null) throw new ProtocolException("malformed value: no bytes");

@@ -25,8 +25,8 @@ internal sealed class ValueEncoder
     private const int UserData = -1;
     private static readonly ConditionalWeakTable<Type, TypeShape> Shapes = new();
 
-    /// <summary>The containers being written, outermost first: a value met again on it is a cycle.</summary>
-    private readonly HashSet<object> _path = new(ReferenceEqualityComparer.Instance);
+    /// <summary>The containers being written, outermost first: a value met again on it is a cycle. Made on the first container.</summary>
+    private HashSet<object>? _path;
 
     public void Write(ref MessagePackWriter writer, object? value) => Write(ref writer, value, 0, UserData);
 
@@ -71,6 +71,7 @@ internal sealed class ValueEncoder
             WriteText(ref writer, value);
             return;
         }
+        _path ??= new HashSet<object>(ReferenceEqualityComparer.Instance);
         if (!_path.Add(value))
         {
             if (!snapshot)

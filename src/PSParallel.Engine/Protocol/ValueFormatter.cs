@@ -33,7 +33,7 @@ internal sealed class ValueFormatter : IMessagePackFormatter<object?>
             case MessagePackType.Integer:
                 return Wire.Int32(ref reader, "value");
             case MessagePackType.Float:
-                return reader.NextCode == MessagePackCode.Float32 ? reader.ReadSingle() : reader.ReadDouble();
+                return reader.NextCode == MessagePackCode.Float32 ? (object)reader.ReadSingle() : reader.ReadDouble();
             case MessagePackType.String:
                 return reader.ReadString();
             case MessagePackType.Binary:

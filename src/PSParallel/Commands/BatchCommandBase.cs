@@ -75,6 +75,9 @@ public abstract class BatchCommandBase : PSCmdlet, IDisposable
     /// <summary>Items per chunk when the caller fixes it; 0 sizes chunks automatically.</summary>
     protected virtual int FixedChunkSize => 0;
 
+    /// <summary>The largest automatic chunk (see BatchOptions.MaxChunkSize).</summary>
+    protected virtual int MaxChunkSize => 64;
+
     /// <summary>The executor for this call, built from the bound parameters.</summary>
     protected abstract IExecutor CreateExecutor();
 
@@ -98,6 +101,7 @@ public abstract class BatchCommandBase : PSCmdlet, IDisposable
                 RetryCount = RetryCount,
                 RetryDelay = TimeSpan.FromSeconds(RetryDelaySeconds),
                 FixedChunkSize = FixedChunkSize,
+                MaxChunkSize = Math.Max(MaxChunkSize, FixedChunkSize),
                 Activity = MyInvocation.MyCommand.Name,
             };
             _runner = new BatchRunner(options, CreateExecutor(), new CmdletSink(this), AsResult);

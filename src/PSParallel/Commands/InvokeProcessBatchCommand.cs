@@ -27,6 +27,8 @@ public sealed class InvokeProcessBatchCommand : BatchCommandBase
 
     protected override int FixedChunkSize => ChunkSize;
 
+    protected override int MaxChunkSize => 256;
+
     protected override IExecutor CreateExecutor()
     {
         var setup = UsesWorkload

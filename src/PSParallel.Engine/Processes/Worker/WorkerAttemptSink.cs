@@ -25,7 +25,7 @@ internal sealed class WorkerAttemptSink : IAttemptSink
 
     public bool TryBegin(WorkItem item, ILane lane)
     {
-        _writer.Write(new ItemStartedMessage(item.Index));
+        _writer.Write(new ItemStartedMessage(item.Index), flush: false);
         if (item.Input is not UndecodableItem bad) return true;
         var error = new ErrorRecord(new ProtocolException($"the item could not be decoded in the worker: {bad.Reason}"),
             "ItemNotDecodable", ErrorCategory.InvalidData, null);
@@ -35,7 +35,7 @@ internal sealed class WorkerAttemptSink : IAttemptSink
 
     public void Stream(WorkItem item, object record)
     {
-        if (WireRecords.ToMessage(item.Index, record) is { } message) _writer.Write(message);
+        if (WireRecords.ToMessage(item.Index, record) is { } message) _writer.Write(message, flush: false);
     }
 
     public void End(WorkItem item, IReadOnlyList<object?> output, IReadOnlyList<ErrorRecord> errors)
@@ -54,7 +54,7 @@ internal sealed class WorkerAttemptSink : IAttemptSink
                     "OutputNotTransferable", nameof(ErrorCategory.InvalidResult), typeof(ValueNotTransferableException).FullName, null, null));
             }
         }
-        _writer.Write(new ItemResultMessage(item.Index, encoded, errorData));
+        _writer.Write(new ItemResultMessage(item.Index, encoded, errorData), flush: false);
     }
 
     private sealed record UndecodableItem(string Reason);

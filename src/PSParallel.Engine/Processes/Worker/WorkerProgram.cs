@@ -10,11 +10,16 @@ namespace PSParallel.Engine;
 /// </summary>
 public static class WorkerProgram
 {
+    private const int BufferBytes = 1 << 16;
+    /// <summary>How long a per-item frame may wait in the buffer: tiny items share writes, yet
+    /// starts, results and stream records still reach the parent promptly.</summary>
+    private static readonly TimeSpan FlushInterval = TimeSpan.FromMilliseconds(10);
+
     public static int Run()
     {
         var (input, output) = StdioTakeover.Take();
-        var writer = new FrameWriter(output);
-        var reader = new FrameReader(input);
+        var writer = new FrameWriter(new BufferedStream(output, BufferBytes));
+        var reader = new FrameReader(new BufferedStream(input, BufferBytes));
         try
         {
             writer.Write(new HelloMessage(HelloMessage.CurrentVersion, Environment.ProcessId));
@@ -61,10 +66,24 @@ public static class WorkerProgram
         listener.Start();
 
         var sink = new WorkerAttemptSink(writer);
+        using var flusher = new Timer(_ => FlushQuietly(writer), null, FlushInterval, FlushInterval);
         foreach (var chunk in chunks.GetConsumingEnumerable())
         {
             var items = chunk.Items.Select(sink.Decode).ToList();
             lane.RunAsync(items, sink, CancellationToken.None).GetAwaiter().GetResult();
+            writer.Flush();
+        }
+    }
+
+    private static void FlushQuietly(FrameWriter writer)
+    {
+        try
+        {
+            writer.Flush();
+        }
+        catch (IOException)
+        {
+            // The parent is gone; the reader thread ends the process.
         }
     }
 
