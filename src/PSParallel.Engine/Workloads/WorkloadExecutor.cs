@@ -30,12 +30,8 @@ public sealed class WorkloadExecutor : IExecutor
     public int MaxItemsPerLane => 0;
     public bool SupportsChunks => true;
 
-    public Task<ILane> CreateLaneAsync(CancellationToken token)
-    {
-        var instance = Activator.CreateInstance(_type)!;
-        ILane lane = instance is IAsyncWorkload async ? new AsyncWorkloadLane(async) : new WorkloadLane((IWorkload)instance);
-        return Task.FromResult(lane);
-    }
+    public Task<ILane> CreateLaneAsync(CancellationToken token) =>
+        Task.FromResult<ILane>(new WorkloadLane(Activator.CreateInstance(_type)!));
 
     public double CpuSeconds() => ProcessCpu.Seconds();
 
@@ -44,48 +40,30 @@ public sealed class WorkloadExecutor : IExecutor
     }
 }
 
-/// <summary>A lane for a synchronous workload: runs the chunk on a thread-pool thread.</summary>
+/// <summary>
+/// A lane running one workload instance. A synchronous workload's chunk runs on one thread-pool
+/// thread; an asynchronous one is awaited item by item, holding no thread while it waits.
+/// </summary>
 internal sealed class WorkloadLane : ILane
 {
-    private readonly IWorkload _workload;
+    private readonly IWorkload? _workload;
+    private readonly IAsyncWorkload? _asyncWorkload;
     private readonly CancellationTokenSource _abort = new();
 
-    public WorkloadLane(IWorkload workload) => _workload = workload;
-
-    public int WorkerId { get; private set; }
-
-    public Task RunAsync(IReadOnlyList<WorkItem> chunk, IAttemptSink sink, CancellationToken token) => Task.Run(() =>
+    public WorkloadLane(object instance)
     {
-        WorkerId = Environment.CurrentManagedThreadId;
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(token, _abort.Token);
-        foreach (var item in chunk)
-        {
-            if (linked.IsCancellationRequested) return;
-            if (!sink.TryBegin(item, this)) continue;
-            WorkloadCall.Complete(item, sink, () => _workload.Invoke(item.Input, linked.Token));
-        }
-    }, CancellationToken.None);
-
-    public void Abort() => _abort.Cancel();
-
-    // The token source is not disposed: a timeout may abort the lane after the slot let it go,
-    // and a source without timers holds nothing that needs disposing.
-    public void Dispose()
-    {
+        _asyncWorkload = instance as IAsyncWorkload;
+        _workload = _asyncWorkload is null ? (IWorkload)instance : null;
     }
-}
-
-/// <summary>A lane for an asynchronous workload: awaits each call, holding no thread meanwhile.</summary>
-internal sealed class AsyncWorkloadLane : ILane
-{
-    private readonly IAsyncWorkload _workload;
-    private readonly CancellationTokenSource _abort = new();
-
-    public AsyncWorkloadLane(IAsyncWorkload workload) => _workload = workload;
 
     public int WorkerId => Environment.CurrentManagedThreadId;
 
-    public async Task RunAsync(IReadOnlyList<WorkItem> chunk, IAttemptSink sink, CancellationToken token)
+    public Task RunAsync(IReadOnlyList<WorkItem> chunk, IAttemptSink sink, CancellationToken token) =>
+        _asyncWorkload is null
+            ? Task.Run(() => RunItemsAsync(chunk, sink, token), CancellationToken.None)
+            : RunItemsAsync(chunk, sink, token);
+
+    private async Task RunItemsAsync(IReadOnlyList<WorkItem> chunk, IAttemptSink sink, CancellationToken token)
     {
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(token, _abort.Token);
         foreach (var item in chunk)
@@ -96,13 +74,18 @@ internal sealed class AsyncWorkloadLane : ILane
             Exception? failure = null;
             try
             {
-                result = await _workload.InvokeAsync(item.Input, linked.Token).ConfigureAwait(false);
+                result = _asyncWorkload is not null
+                    ? await _asyncWorkload.InvokeAsync(item.Input, linked.Token).ConfigureAwait(false)
+                    : _workload!.Invoke(item.Input, linked.Token);
             }
             catch (Exception ex)
             {
                 failure = ex;
             }
-            WorkloadCall.Report(item, sink, result, failure);
+            if (failure is not null)
+                sink.End(item, Array.Empty<object?>(), new[] { BatchErrors.ForException(failure, item.Input) });
+            else
+                sink.End(item, result is null ? Array.Empty<object?>() : new[] { result }, Array.Empty<System.Management.Automation.ErrorRecord>());
         }
     }
 
@@ -112,32 +95,5 @@ internal sealed class AsyncWorkloadLane : ILane
     // and a source without timers holds nothing that needs disposing.
     public void Dispose()
     {
-    }
-}
-
-/// <summary>Turns a workload call's result or exception into an attempt report.</summary>
-internal static class WorkloadCall
-{
-    public static void Complete(WorkItem item, IAttemptSink sink, Func<object?> call)
-    {
-        object? result = null;
-        Exception? failure = null;
-        try
-        {
-            result = call();
-        }
-        catch (Exception ex)
-        {
-            failure = ex;
-        }
-        Report(item, sink, result, failure);
-    }
-
-    public static void Report(WorkItem item, IAttemptSink sink, object? result, Exception? failure)
-    {
-        if (failure is not null)
-            sink.End(item, Array.Empty<object?>(), new[] { BatchErrors.ForException(failure, item.Input) });
-        else
-            sink.End(item, result is null ? Array.Empty<object?>() : new[] { result }, Array.Empty<System.Management.Automation.ErrorRecord>());
     }
 }
