@@ -354,3 +354,176 @@ Export-ModuleMember -Function Get-PSParallelManifest, Import-PSParallel, Start-T
     Stop-TestHttpServer, Get-ChildPwsh, Invoke-ChildPwsh, New-PSParallelInstance,
     Remove-PSParallelInstance, Get-MaxOverlap, Get-BusyRunspaceCount, Wait-Until, Get-FirstError,
     Assert-BatchSummary
+
+# --- worker processes of Invoke-ProcessBatch ----------------------------------------------
+# A worker is a child process of the caller started with -EncodedCommand and a command that
+# loads PSParallel. Child PowerShells that the tests start themselves put the marker
+# 'PSParallelTestCaller' in their command, so they are never mistaken for workers.
+
+function Get-ProcessArgument {
+    <# The command-line arguments of a process (program first), or $null when it is gone. #>
+    param([Parameter(Mandatory)] [int] $Id)
+    if ($IsLinux) {
+        try { $raw = [System.IO.File]::ReadAllBytes("/proc/$Id/cmdline") } catch { return $null }
+        if ($raw.Length -eq 0) { return , [string[]]@() }
+        return , [string[]]([System.Text.Encoding]::UTF8.GetString($raw).TrimEnd([char]0) -split [char]0)
+    }
+    if ($IsWindows) {
+        $p = Get-CimInstance Win32_Process -Filter "ProcessId = $Id" -ErrorAction SilentlyContinue
+        if (-not $p) { return $null }
+        return , [string[]]("$($p.CommandLine)".Trim() -split '\s+')
+    }
+    $line = & ps -o args= -p $Id 2>$null
+    if ($LASTEXITCODE -ne 0 -or -not $line) { return $null }
+    , [string[]]("$line".Trim() -split '\s+')
+}
+
+function Test-ProcessAlive {
+    <# Whether the process runs (a zombie, dead but not yet reaped by its parent, does not count). #>
+    param([Parameter(Mandatory)] [int] $Id)
+    if ($IsLinux) {
+        try { $stat = [System.IO.File]::ReadAllText("/proc/$Id/stat") } catch { return $false }
+        $state = $stat.Substring($stat.LastIndexOf(')') + 2, 1)
+        return $state -ne 'Z' -and $state -ne 'X'
+    }
+    $p = Get-Process -Id $Id -ErrorAction SilentlyContinue
+    if (-not $p) { return $false }
+    try { -not $p.HasExited } catch { $true }
+}
+
+function Get-ChildProcessId {
+    <# Ids of the live child processes of $ParentId (default: this process). #>
+    param([int] $ParentId = $PID)
+    if ($IsLinux) {
+        foreach ($dir in [System.IO.Directory]::GetDirectories('/proc')) {
+            $name = [System.IO.Path]::GetFileName($dir)
+            if ($name -notmatch '^\d+$') { continue }
+            try { $stat = [System.IO.File]::ReadAllText("$dir/stat") } catch { continue }
+            $fields = $stat.Substring($stat.LastIndexOf(')') + 2).Split(' ')
+            if ([int]$fields[1] -eq $ParentId -and $fields[0] -ne 'Z' -and $fields[0] -ne 'X') { [int]$name }
+        }
+        return
+    }
+    Get-Process | Where-Object { $_.Parent -and $_.Parent.Id -eq $ParentId } | ForEach-Object Id
+}
+
+function Get-PSParallelWorker {
+    <#
+    Ids of the Invoke-ProcessBatch workers of $ParentId (default: this process): its children
+    started with -EncodedCommand whose command loads PSParallel.
+    #>
+    param([int] $ParentId = $PID)
+    foreach ($id in @(Get-ChildProcessId -ParentId $ParentId)) {
+        $argv = Get-ProcessArgument -Id $id
+        if ($null -eq $argv) { continue }
+        for ($i = 0; $i -lt $argv.Count - 1; $i++) {
+            if ($argv[$i] -notin '-EncodedCommand', '-enc', '-e', '-ec') { continue }
+            try { $command = [System.Text.Encoding]::Unicode.GetString([Convert]::FromBase64String($argv[$i + 1])) }
+            catch { continue }
+            if ($command -like '*PSParallel*' -and $command -notlike '*PSParallelTestCaller*') { $id }
+            break
+        }
+    }
+}
+
+function Assert-NoWorkerLeft {
+    <#
+    Waits up to $TimeoutSeconds until no worker of $ParentId (default: this process) runs and
+    none of the processes $ProcessId (e.g. the pids items reported) runs; fails the test with
+    their command lines otherwise.
+    #>
+    param([int] $ParentId = $PID, [int[]] $ProcessId = @(), [double] $TimeoutSeconds = 5)
+    $sw = [System.Diagnostics.Stopwatch]::StartNew()
+    do {
+        $left = @(@(Get-PSParallelWorker -ParentId $ParentId) + @($ProcessId | Where-Object { $_ -gt 0 -and (Test-ProcessAlive $_) }) |
+                Sort-Object -Unique)
+        if ($left.Count -eq 0) { return }
+        Start-Sleep -Milliseconds 100
+    } while ($sw.Elapsed.TotalSeconds -lt $TimeoutSeconds)
+    $described = foreach ($id in $left) { "$id ($((Get-ProcessArgument -Id $id) -join ' ' -replace '(?<=.{160}).+', '...'))" }
+    $described | Should -BeNullOrEmpty -Because "no worker process may be left $TimeoutSeconds s after the batch"
+}
+
+function Get-PidFromFile {
+    <# The process ids written (one per line) into the files of $Path matching $Filter. #>
+    param([Parameter(Mandatory)] [string] $Path, [string] $Filter = '*')
+    @(Get-ChildItem -LiteralPath $Path -Filter $Filter -File -ErrorAction SilentlyContinue |
+            ForEach-Object { Get-Content -LiteralPath $_.FullName -ErrorAction SilentlyContinue } |
+            Where-Object { $_ -match '^\s*\d+\s*$' } | ForEach-Object { [int]$_ } | Sort-Object -Unique)
+}
+
+function New-FakePowerShell {
+    <#
+    Writes an executable script to $Directory that stands in for pwsh (for -PowerShellPath):
+    'Sleep' never says hello (it records its pid in $Directory/fake-pids, then sleeps 60 s);
+    'Garbage' writes $Bytes (random bytes by default) to stdout, then exits, or with -ThenSleep
+    sleeps 60 s (its pid recorded like Sleep's).
+    Returns the script's path. On Windows it is a .cmd file.
+    #>
+    param(
+        [Parameter(Mandatory)] [string] $Directory,
+        [Parameter(Mandatory)] [ValidateSet('Sleep', 'Garbage')] [string] $Kind,
+        [byte[]] $Bytes,
+        [switch] $ThenSleep
+    )
+    $null = New-Item -ItemType Directory -Path $Directory -Force
+    $pidFile = Join-Path $Directory 'fake-pids'
+    if ($Kind -eq 'Garbage') {
+        if (-not $Bytes) {
+            $Bytes = [byte[]]::new(4096)
+            [System.Random]::new(20240229).NextBytes($Bytes)
+        }
+        $dataFile = Join-Path $Directory 'garbage.bin'
+        [System.IO.File]::WriteAllBytes($dataFile, $Bytes)
+    }
+    if ($IsWindows) {
+        $path = Join-Path $Directory "fake-$($Kind.ToLower()).cmd"
+        $body = if ($Kind -eq 'Sleep') { "@ping -n 61 127.0.0.1 >nul`r`n" }
+        elseif ($ThenSleep) { "@type `"$dataFile`"`r`n@ping -n 61 127.0.0.1 >nul`r`n" }
+        else { "@type `"$dataFile`"`r`n" }
+        Set-Content -LiteralPath $path -Value $body -NoNewline
+        return $path
+    }
+    $path = Join-Path $Directory "fake-$($Kind.ToLower())$(if ($ThenSleep) { '-sleep' }).sh"
+    $quote = { param($s) "'" + ($s -replace "'", "'\''") + "'" }
+    $body = if ($Kind -eq 'Sleep') {
+        "#!/bin/sh`necho `$`$ >> $(& $quote $pidFile)`nexec sleep 60`n"
+    }
+    else {
+        "#!/bin/sh`necho `$`$ >> $(& $quote $pidFile)`ncat $(& $quote $dataFile)`n" + $(if ($ThenSleep) { "exec sleep 60`n" } else { "exit 0`n" })
+    }
+    [System.IO.File]::WriteAllText($path, $body)
+    [System.IO.File]::SetUnixFileMode($path, [System.IO.UnixFileMode]'UserRead, UserWrite, UserExecute, GroupRead, GroupExecute, OtherRead, OtherExecute')
+    $path
+}
+
+function Start-ChildPwsh {
+    <#
+    Starts a fresh `pwsh -NoProfile -NonInteractive` running $Command, without waiting, and returns
+    the System.Diagnostics.Process (stdin, stdout and stderr redirected; stdout and stderr are read
+    in the background into the returned object's PSParallelOutput note). The command is marked so
+    that Get-PSParallelWorker never counts this process as a worker.
+    #>
+    param([Parameter(Mandatory)] [string] $Command)
+    $child = Get-ChildPwsh
+    $psi = [System.Diagnostics.ProcessStartInfo]::new($child.FilePath)
+    foreach ($a in $child.PrefixArguments) { $psi.ArgumentList.Add($a) }
+    $marked = "# PSParallelTestCaller`n" + $Command
+    foreach ($a in @('-NoProfile', '-NonInteractive', '-EncodedCommand',
+            [Convert]::ToBase64String([Text.Encoding]::Unicode.GetBytes($marked)))) {
+        $psi.ArgumentList.Add($a)
+    }
+    $psi.RedirectStandardOutput = $true
+    $psi.RedirectStandardError = $true
+    $psi.RedirectStandardInput = $true
+    $psi.UseShellExecute = $false
+    $psi.WorkingDirectory = (Get-Location -PSProvider FileSystem).ProviderPath
+    $p = [System.Diagnostics.Process]::Start($psi)
+    $p.StandardInput.Close()
+    $out = $p.StandardOutput.ReadToEndAsync()
+    $err = $p.StandardError.ReadToEndAsync()
+    $p | Add-Member -NotePropertyName PSParallelOutput -NotePropertyValue ([pscustomobject]@{ StdOut = $out; StdErr = $err }) -PassThru
+}
+
+Export-ModuleMember -Function Get-ProcessArgument, Test-ProcessAlive, Get-ChildProcessId, Get-PSParallelWorker,
+    Assert-NoWorkerLeft, Get-PidFromFile, New-FakePowerShell, Start-ChildPwsh

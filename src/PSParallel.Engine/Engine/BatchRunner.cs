@@ -188,15 +188,28 @@ public sealed class BatchRunner : IDisposable
         }
     }
 
+    /// <summary>
+    /// A lane that breaks while starting (a worker process that died or garbled its start) is tried
+    /// again; one that cannot be set up (a module that does not import) stops the batch at once.
+    /// </summary>
     private async Task<ILane> CreateLaneAsync()
     {
-        try
+        const int Tries = 3;
+        for (int attempt = 1; ; attempt++)
         {
-            return await _executor.CreateLaneAsync(_stop.Token).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException && ex is not BatchFaultedException)
-        {
-            throw new BatchFaultedException(new ErrorRecord(ex, "WorkerSetupFailed", ErrorCategory.ResourceUnavailable, null));
+            try
+            {
+                return await _executor.CreateLaneAsync(_stop.Token).ConfigureAwait(false);
+            }
+            catch (LaneFailedException) when (attempt < Tries && !IsStopping)
+            {
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException && ex is not BatchFaultedException)
+            {
+                var record = ex is ScriptSetupException setup ? setup.ErrorRecord
+                    : new ErrorRecord(ex, "WorkerSetupFailed", ErrorCategory.ResourceUnavailable, null);
+                throw new BatchFaultedException(record);
+            }
         }
     }
 

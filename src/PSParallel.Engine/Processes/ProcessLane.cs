@@ -10,7 +10,7 @@ namespace PSParallel.Engine;
 /// </summary>
 internal sealed class ProcessLane : ILane
 {
-    private static readonly TimeSpan HelloTimeout = TimeSpan.FromSeconds(20);
+    private static readonly TimeSpan HelloTimeout = TimeSpan.FromSeconds(30);
     private readonly WorkerProcess _worker;
     private readonly FrameReader _reader;
     private readonly FrameWriter _writer;
@@ -22,10 +22,13 @@ internal sealed class ProcessLane : ILane
     private Exception? _broken;
     private int _disposed;
 
+    private readonly BufferedStream _output;
+
     private ProcessLane(WorkerProcess worker, Action<ProcessLane, double> retired)
     {
         _worker = worker;
-        _reader = new FrameReader(new BufferedStream(worker.Output, 1 << 16));
+        _output = new BufferedStream(worker.Output, 1 << 16);
+        _reader = new FrameReader(_output);
         _writer = new FrameWriter(worker.Input);
         _retired = retired;
     }
@@ -54,11 +57,13 @@ internal sealed class ProcessLane : ILane
 
     private async Task HandshakeAsync(SetupMessage setup)
     {
-        var first = _reader.ReadFrameAsync().AsTask();
+        var first = ReadHelloAsync();
         if (await Task.WhenAny(first, Task.Delay(HelloTimeout)).ConfigureAwait(false) != first)
         {
             _worker.Kill();
-            throw new LaneFailedException($"worker process {WorkerId} did not say hello within {HelloTimeout.TotalSeconds:0} s and was stopped");
+            // Not a LaneFailedException: a worker that does not start in this time is not retried.
+            throw new TimeoutException($"worker process {WorkerId} did not say hello within {HelloTimeout.TotalSeconds:0} s and was stopped. " +
+                "Check that -PowerShellPath names a PowerShell 7.4 or later.");
         }
         var hello = await DecodeAsync(first).ConfigureAwait(false) as HelloMessage;
         if (hello?.ProtocolVersion != HelloMessage.CurrentVersion)
@@ -70,6 +75,12 @@ internal sealed class ProcessLane : ILane
         if (done.Error is { } error)
             throw new ScriptSetupException($"A worker process could not be set up: {error.Message}", "WorkerSetupFailed",
                 ErrorCategory.ResourceUnavailable, null);
+    }
+
+    private async Task<byte[]?> ReadHelloAsync()
+    {
+        await WorkerPreamble.SkipToAsync(_output, $"worker process {WorkerId}").ConfigureAwait(false);
+        return await _reader.ReadFrameAsync().ConfigureAwait(false);
     }
 
     private async Task<Message?> DecodeAsync(Task<byte[]?> frame)

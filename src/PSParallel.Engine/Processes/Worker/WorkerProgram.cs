@@ -18,6 +18,7 @@ public static class WorkerProgram
     public static int Run()
     {
         var (input, output) = StdioTakeover.Take();
+        WorkerPreamble.Write(output);
         var writer = new FrameWriter(new BufferedStream(output, BufferBytes));
         var reader = new FrameReader(new BufferedStream(input, BufferBytes));
         try
