@@ -8,8 +8,6 @@
 # pids the items reported, that no worker process is left.
 
 BeforeAll {
-    # What a worker writes before its first frame (WorkerPreamble): 'PSPRL', 0x01, CR, LF.
-    $script:Preamble = [byte[]](0x50, 0x53, 0x50, 0x52, 0x4C, 0x01, 0x0D, 0x0A)
     Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
     Import-PSParallel
 
@@ -370,8 +368,8 @@ Describe 'Invoke-ProcessBatch faults: broken worker executables (-PowerShellPath
 
     It 'a worker that announces a frame past the bound, then stays silent, fails at once with a clear error' {
         $dir = New-TestDirectory 'hugeframe'
-        # The worker's preamble (so the parent starts reading frames), then a length past the bound.
-        $fake = New-FakePowerShell -Directory $dir -Kind Garbage -Bytes ([byte[]]($script:Preamble + @(0xFF, 0xFF, 0xFF, 0x7F, 1, 2, 3))) -ThenSleep
+        # The worker's preamble 'PSPRL', 0x01, CR, LF (so the parent starts reading frames), then a length past the bound.
+        $fake = New-FakePowerShell -Directory $dir -Kind Garbage -Bytes ([byte[]](@(0x50, 0x53, 0x50, 0x52, 0x4C, 0x01, 0x0D, 0x0A) + @(0xFF, 0xFF, 0xFF, 0x7F, 1, 2, 3))) -ThenSleep
         $result = Invoke-BrokenWorkerBatch -PowerShellPath $fake -WaitSeconds 60
         $result.Finished | Should -BeTrue
         $result.Seconds | Should -BeLessThan 45
@@ -385,7 +383,7 @@ Describe 'Invoke-ProcessBatch faults: broken worker executables (-PowerShellPath
     It 'a worker whose first frame is cut short fails the batch with a clear error, no hang' {
         $dir = New-TestDirectory 'truncated'
         # The preamble, a 4-byte little-endian length of 100, then 10 bytes, then the process exits.
-        $fake = New-FakePowerShell -Directory $dir -Kind Garbage -Bytes ([byte[]]($script:Preamble + @(100, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10)))
+        $fake = New-FakePowerShell -Directory $dir -Kind Garbage -Bytes ([byte[]](@(0x50, 0x53, 0x50, 0x52, 0x4C, 0x01, 0x0D, 0x0A) + @(100, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10)))
         $result = Invoke-BrokenWorkerBatch -PowerShellPath $fake -WaitSeconds 60
         $result.Finished | Should -BeTrue
         $result.Seconds | Should -BeLessThan 30

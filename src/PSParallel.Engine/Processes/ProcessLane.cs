@@ -22,13 +22,12 @@ internal sealed class ProcessLane : ILane
     private Exception? _broken;
     private int _disposed;
 
-    private readonly BufferedStream _output;
-
     private ProcessLane(WorkerProcess worker, Action<ProcessLane, double> retired)
     {
         _worker = worker;
-        _output = new BufferedStream(worker.Output, 1 << 16);
-        _reader = new FrameReader(_output);
+        // No BufferedStream under the reader: it would wait to fill its buffer after a complete
+        // frame, while the worker waits for our answer. FrameReader reads ahead on its own.
+        _reader = new FrameReader(worker.Output);
         _writer = new FrameWriter(worker.Input);
         _retired = retired;
     }
@@ -79,7 +78,7 @@ internal sealed class ProcessLane : ILane
 
     private async Task<byte[]?> ReadHelloAsync()
     {
-        await WorkerPreamble.SkipToAsync(_output, $"worker process {WorkerId}").ConfigureAwait(false);
+        await WorkerPreamble.SkipToAsync(_worker.Output, $"worker process {WorkerId}").ConfigureAwait(false);
         return await _reader.ReadFrameAsync().ConfigureAwait(false);
     }
 

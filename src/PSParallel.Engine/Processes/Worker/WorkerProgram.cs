@@ -20,7 +20,7 @@ public static class WorkerProgram
         var (input, output) = StdioTakeover.Take();
         WorkerPreamble.Write(output);
         var writer = new FrameWriter(new BufferedStream(output, BufferBytes));
-        var reader = new FrameReader(new BufferedStream(input, BufferBytes));
+        var reader = new FrameReader(input); // no BufferedStream: it would block for more after a whole frame
         try
         {
             writer.Write(new HelloMessage(HelloMessage.CurrentVersion, Environment.ProcessId));
