@@ -1,0 +1,330 @@
+<#
+.SYNOPSIS
+One measurement of bench/ThreadBatch.ps1, run in a fresh pwsh: one case, one contender.
+
+.DESCRIPTION
+Not a benchmark on its own (the leading '_' keeps build.ps1 Bench from running it). The parent
+passes a specification as Base64-encoded JSON; this script builds the items, warms the contender
+up on a few items, times the batch alone with a Stopwatch (module import, item generation and
+warm-up excluded) and writes one line '##RESULT## {json}' to standard output.
+
+Kinds:
+  script    Sequential | ThreadBatch | ThreadBatchWorkload | ForEachParallel | ThreadJob over items
+  compiled  Invoke-ThreadBatch -Workload on many small items against the pipeline's own cost
+  memory    1..N | Invoke-ThreadBatch -Workload IsPrime | Out-Null with working set sampling
+  calibrate iteration counts for the CPU and allocation scripts
+#>
+[CmdletBinding()]
+param(
+    [Parameter(Mandatory)] [string] $ModulePath,
+    [Parameter(Mandatory)] [string] $Spec
+)
+
+Set-StrictMode -Version 3.0
+$ErrorActionPreference = 'Stop'
+$ProgressPreference = 'SilentlyContinue'
+
+$S = [Text.Encoding]::UTF8.GetString([Convert]::FromBase64String($Spec)) | ConvertFrom-Json -AsHashtable
+
+function Write-Result([hashtable] $Result) {
+    '##RESULT## ' + ($Result | ConvertTo-Json -Compress -Depth 5)
+}
+
+# Builds the item array from the spec's PowerShell expression (evaluated in a child scope).
+function New-Items([string] $Expression) {
+    $sb = [scriptblock]::Create($Expression)
+    , [object[]]@(& $sb)
+}
+
+function Get-CpuSeconds { [Diagnostics.Process]::GetCurrentProcess().TotalProcessorTime.TotalSeconds }
+
+# The C# helpers: a pass-through cmdlet (the pipeline's own cost of feeding a compiled cmdlet and
+# taking its output), a direct single-thread loop over a workload (the work itself) and a
+# working-set sampler on a timer (PowerShell cannot run a timer callback while the pipeline is busy).
+function Add-BenchHelpers {
+    # No reference to PSParallel.Contracts (built for an older runtime): workloads are bound by signature.
+    $references = @('System.Management.Automation', 'System.Diagnostics.Process', 'System.ComponentModel.Primitives', 'System.Threading', 'System.Threading.Thread', 'System.Runtime')
+    $source = @'
+using System;
+using System.Diagnostics;
+using System.Management.Automation;
+using System.Threading;
+using System.Threading.Tasks;
+
+namespace PSParallelBench
+{
+    [Cmdlet("Invoke", "BenchPassThrough")]
+    public sealed class InvokeBenchPassThroughCommand : PSCmdlet
+    {
+        [Parameter(ValueFromPipeline = true)]
+        public PSObject InputObject { get; set; }
+        protected override void ProcessRecord() { WriteObject(InputObject); }
+    }
+
+    public static class Direct
+    {
+        // Runs the workload on the first n items on this thread; returns the elapsed seconds.
+        // (IWorkload.Invoke or IAsyncWorkload.InvokeAsync, bound as a delegate: no reflection per call.)
+        public static double Run(object workload, object[] items, int n)
+        {
+            var type = workload.GetType();
+            var syncMethod = type.GetMethod("Invoke", new[] { typeof(object), typeof(CancellationToken) });
+            var asyncMethod = type.GetMethod("InvokeAsync", new[] { typeof(object), typeof(CancellationToken) });
+            Func<object, CancellationToken, object> sync = null;
+            Func<object, CancellationToken, Task<object>> async = null;
+            if (syncMethod != null) sync = (Func<object, CancellationToken, object>)Delegate.CreateDelegate(typeof(Func<object, CancellationToken, object>), workload, syncMethod);
+            else async = (Func<object, CancellationToken, Task<object>>)Delegate.CreateDelegate(typeof(Func<object, CancellationToken, Task<object>>), workload, asyncMethod);
+            var clock = Stopwatch.StartNew();
+            for (int i = 0; i < n; i++)
+            {
+                if (sync != null) sync(items[i], CancellationToken.None);
+                else async(items[i], CancellationToken.None).GetAwaiter().GetResult();
+            }
+            return clock.Elapsed.TotalSeconds;
+        }
+    }
+
+    public sealed class Sampler : IDisposable
+    {
+        private readonly Timer _timer;
+        private long _maxWorkingSet, _maxGcHeap;
+        public int Samples;
+        public Sampler(int periodMs)
+        {
+            Sample();
+            _timer = new Timer(_ => Sample(), null, periodMs, periodMs);
+        }
+        private void Sample()
+        {
+            long ws;
+            using (var p = Process.GetCurrentProcess()) ws = p.WorkingSet64;
+            Max(ref _maxWorkingSet, ws);
+            Max(ref _maxGcHeap, GC.GetTotalMemory(false));
+            Interlocked.Increment(ref Samples);
+        }
+        private static void Max(ref long target, long value)
+        {
+            long seen = Interlocked.Read(ref target);
+            while (value > seen)
+            {
+                long was = Interlocked.CompareExchange(ref target, value, seen);
+                if (was == seen) break;
+                seen = was;
+            }
+        }
+        public long MaxWorkingSet { get { return Interlocked.Read(ref _maxWorkingSet); } }
+        public long MaxGcHeap { get { return Interlocked.Read(ref _maxGcHeap); } }
+        public void Dispose()
+        {
+            using (var done = new ManualResetEvent(false)) { _timer.Dispose(done); done.WaitOne(); }
+            Sample();
+        }
+    }
+}
+'@
+    $assembly = Add-Type -TypeDefinition $source -ReferencedAssemblies $references -PassThru |
+        Select-Object -First 1 -ExpandProperty Assembly
+    Import-Module -Assembly $assembly -WarningAction SilentlyContinue
+}
+
+# A built-in workload's instance, from the engine assembly (it lives in the module's own load context).
+function Get-WorkloadInstance([string] $Name) {
+    $engine = [AppDomain]::CurrentDomain.GetAssemblies() | Where-Object { $_.GetName().Name -eq 'PSParallel.Engine' } |
+        Select-Object -First 1
+    if (-not $engine) { throw 'PSParallel.Engine is not loaded.' }
+    $type = $engine.GetType("PSParallel.Workloads.${Name}Workload", $true)
+    [Activator]::CreateInstance($type)
+}
+
+#region Script contenders
+
+# Runs one contender over the items; returns the output. Called for warm-up and for the timed run.
+function Invoke-Contender {
+    param([string] $Contender, [object[]] $Items, [scriptblock] $Body, [string] $Workload, [int] $Throttle)
+    $tl = @{}
+    if ($Throttle -gt 0) { $tl.ThrottleLimit = $Throttle }
+    switch ($Contender) {
+        # Sequential ForEach-Object, each item's body in its own child scope, as Invoke-ThreadBatch runs its items.
+        'Sequential' { $Items | ForEach-Object { & $Body } }
+        # Sequential ForEach-Object inside a child scope: the body is dot-sourced into that one scope.
+        'SequentialDot' { & { $Items | ForEach-Object $Body } }
+        'ThreadBatch' { $Items | Invoke-ThreadBatch $Body @tl }
+        'ThreadBatchWorkload' { $Items | Invoke-ThreadBatch -Workload $Workload @tl }
+        'ForEachParallel' { $Items | ForEach-Object -Parallel $Body @tl }
+        'ThreadJob' {
+            # Start-ThreadJob does not bind $_: the item comes as an argument and is made $_.
+            $jobBody = [scriptblock]::Create("param(`$__item) foreach (`$_ in @(`$__item)) {`n$Body`n}")
+            $jobs = foreach ($x in $Items) { Start-ThreadJob -ScriptBlock $jobBody -ArgumentList $x @tl }
+            $jobs | Receive-Job -Wait -AutoRemoveJob
+        }
+        default { throw "Unknown contender '$Contender'." }
+    }
+}
+
+function Invoke-ScriptKind {
+    $items = New-Items $S.Items
+    $body = [scriptblock]::Create($S.Body)
+    $throttle = [int]$S.Throttle
+    $workload = [string]$S.Workload
+    if ($S.Contender -eq 'ThreadJob') { Import-Module Microsoft.PowerShell.ThreadJob }
+
+    # Warm-up: the same contender on a few items of the same script (JIT, command discovery,
+    # autoloading), so that the timed run measures the batch rather than first-call costs.
+    $warmItems = New-Items $S.WarmItems
+    $null = Invoke-Contender -Contender $S.Contender -Items $warmItems -Body ([scriptblock]::Create($S.WarmBody)) -Workload $workload -Throttle $throttle
+    [GC]::Collect(); [GC]::WaitForPendingFinalizers()
+
+    $Error.Clear()
+    $cpu0 = Get-CpuSeconds
+    $clock = [Diagnostics.Stopwatch]::StartNew()
+    $out = Invoke-Contender -Contender $S.Contender -Items $items -Body $body -Workload $workload -Throttle $throttle
+    $elapsed = $clock.Elapsed.TotalSeconds
+    $cpu = (Get-CpuSeconds) - $cpu0
+    $out = @($out)
+    $check = $null
+    if ($S.Check) { $check = (& ([scriptblock]::Create($S.Check)) $out) }
+    @{
+        Seconds = $elapsed; CpuSeconds = $cpu; Items = $items.Count; Outputs = $out.Count
+        Errors = $Error.Count; FirstError = $(if ($Error.Count) { "$($Error[-1])" } else { $null })
+        Check = $check
+    }
+}
+
+#endregion
+
+#region Compiled workloads against the pipeline's own cost
+
+function Invoke-CompiledKind {
+    $items = New-Items $S.Items
+    $n = $items.Count
+    $warm = New-Items $S.WarmItems
+    $w = $S.Workload
+    Add-BenchHelpers
+
+    # Warm-up of every measured path.
+    1..$warm.Count | Out-Null
+    $warm | Out-Null
+    $warm | Invoke-BenchPassThrough | Out-Null
+    $warm | Invoke-ThreadBatch -Workload $w | Out-Null
+    $instance = Get-WorkloadInstance $w
+    $null = [PSParallelBench.Direct]::Run($instance, $warm, [Math]::Min($warm.Count, 1000))
+    [GC]::Collect(); [GC]::WaitForPendingFinalizers()
+
+    # The issue's baseline: '1..N | Out-Null' in the same process.
+    $clock = [Diagnostics.Stopwatch]::StartNew()
+    1..$n | Out-Null
+    $pipeline = $clock.Elapsed.TotalSeconds
+
+    # Context: a compiled cmdlet that only passes each item through (pipeline binding + output).
+    [GC]::Collect()
+    $clock.Restart()
+    $items | Invoke-BenchPassThrough | Out-Null
+    $passThrough = $clock.Elapsed.TotalSeconds
+
+    [GC]::Collect(); [GC]::WaitForPendingFinalizers()
+    $Error.Clear()
+    $cpu0 = Get-CpuSeconds
+    $clock.Restart()
+    $items | Invoke-ThreadBatch -Workload $w -SummaryVariable summary | Out-Null
+    $batch = $clock.Elapsed.TotalSeconds
+    $cpu = (Get-CpuSeconds) - $cpu0
+
+    # The work itself, one thread, no engine: on a sample of the items.
+    $sample = [Math]::Min($n, [int]$S.DirectSample)
+    $direct = [PSParallelBench.Direct]::Run($instance, $items, $sample)
+
+    @{
+        Seconds = $batch; CpuSeconds = $cpu; Items = $n; PipelineSeconds = $pipeline; PassThroughSeconds = $passThrough
+        DirectSeconds = $direct; DirectItems = $sample
+        Succeeded = $summary.Succeeded; Failed = $summary.Failed; Total = $summary.Total; ThrottleLimit = $summary.ThrottleLimit
+        Errors = $Error.Count; FirstError = $(if ($Error.Count) { "$($Error[-1])" } else { $null })
+    }
+}
+
+#endregion
+
+#region Memory: a million piped items
+
+function Invoke-MemoryKind {
+    $n = [int]$S.Count
+    Add-BenchHelpers
+    1..[int]$S.WarmCount | Invoke-ThreadBatch -Workload IsPrime | Out-Null
+    [GC]::Collect(); [GC]::WaitForPendingFinalizers(); [GC]::Collect()
+
+    $process = [Diagnostics.Process]::GetCurrentProcess()
+    $process.Refresh()
+    $wsBefore = $process.WorkingSet64
+    $peakBefore = $process.PeakWorkingSet64
+    $heapBefore = [GC]::GetTotalMemory($false)
+
+    $sampler = [PSParallelBench.Sampler]::new(50)
+    $clock = [Diagnostics.Stopwatch]::StartNew()
+    1..$n | Invoke-ThreadBatch -Workload IsPrime -SummaryVariable summary | Out-Null
+    $elapsed = $clock.Elapsed.TotalSeconds
+    $sampler.Dispose()
+
+    $process.Refresh()
+    @{
+        Seconds = $elapsed; Items = $n
+        WorkingSetBeforeMB = $wsBefore / 1MB; MaxWorkingSetMB = $sampler.MaxWorkingSet / 1MB
+        PeakWorkingSetBeforeMB = $peakBefore / 1MB; PeakWorkingSetAfterMB = $process.PeakWorkingSet64 / 1MB
+        GcHeapBeforeMB = $heapBefore / 1MB; MaxGcHeapMB = $sampler.MaxGcHeap / 1MB
+        Samples = $sampler.Samples; Succeeded = $summary.Succeeded; Total = $summary.Total
+    }
+}
+
+#endregion
+
+#region Calibration of the CPU and allocation scripts
+
+# Iterations that make one item take about TargetSeconds when run sequentially in a child scope
+# (ForEach-Object { & $body }, as the Sequential contender and Invoke-ThreadBatch run items).
+# Measured in CPU time of this process, not wall time, so that a busy machine (other processes
+# taking the cores) does not shrink the items: on an idle core the two are the same.
+function Find-Iterations([string] $Template, [double] $TargetSeconds) {
+    $k = 50000
+    $perIteration = 0
+    $t = 0
+    for ($round = 0; $round -lt 6; $round++) {
+        $sb = [scriptblock]::Create($Template.Replace('@N@', "$k"))
+        $null = 1 | ForEach-Object { & $sb }
+        $times = foreach ($i in 1..3) {
+            $cpu0 = Get-CpuSeconds
+            $null = 1 | ForEach-Object { & $sb }
+            (Get-CpuSeconds) - $cpu0
+        }
+        $t = ($times | Sort-Object)[1]
+        $perIteration = $t / $k
+        if ([Math]::Abs($t - $TargetSeconds) / $TargetSeconds -lt 0.08) { break }
+        $k = [int][Math]::Max(1000, $TargetSeconds / $perIteration)
+    }
+    # The estimate for the chosen count (the last measurement when it was close enough).
+    @{ Iterations = $k; SecondsPerItem = $perIteration * $k }
+}
+
+function Invoke-CalibrateKind {
+    @{
+        Cpu = Find-Iterations $S.CpuTemplate ([double]$S.CpuSeconds)
+        Alloc = Find-Iterations $S.AllocTemplate ([double]$S.AllocSeconds)
+    }
+}
+
+#endregion
+
+try {
+    Import-Module $ModulePath
+    $result = switch ($S.Kind) {
+        'script' { Invoke-ScriptKind }
+        'compiled' { Invoke-CompiledKind }
+        'memory' { Invoke-MemoryKind }
+        'calibrate' { Invoke-CalibrateKind }
+        default { throw "Unknown kind '$($S.Kind)'." }
+    }
+    $result.Ok = $true
+    $result.PSVersion = "$($PSVersionTable.PSVersion)"
+    Write-Result $result
+}
+catch {
+    Write-Result @{ Ok = $false; Failure = "$_ ($($_.InvocationInfo.PositionMessage -replace '\s+', ' '))" }
+    exit 1
+}
