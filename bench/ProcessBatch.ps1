@@ -1,0 +1,834 @@
+<#
+.SYNOPSIS
+Benchmarks Invoke-ProcessBatch against Start-Job, Start-ThreadJob, Invoke-ThreadBatch, sequential
+ForEach-Object and Python's ProcessPoolExecutor, and writes bench/results/ProcessBatch.md.
+
+.DESCRIPTION
+Every PowerShell (workload, contender) pair runs in a fresh pwsh of the same installation, started
+with -NoProfile. Inside that child the time is taken with a Stopwatch around the batch alone: module
+import, item generation and a short warm-up of the same contender (first-call JIT and command
+discovery of the calling process) are excluded. A process batch still starts its own worker
+processes inside the timed run (every batch has its own pool), as Start-Job starts its processes
+and Python its pool. Each pair runs Repetitions times (3; 1 with -Quick), the repetitions of a
+workload interleaved across contenders, and the report gives medians.
+
+Python runs bench/_processPool.py: ProcessPoolExecutor(max_workers=2), timed inside Python around
+the pool (creation, map, shutdown) and, separately, from outside (interpreter start included).
+
+Workloads:
+  1. trivial items     { $_ } x 20,000 (Start-ThreadJob 200, Start-Job 10, Python 20,000 with
+                       Python's default chunksize of 1); Invoke-ProcessBatch at -ThrottleLimit 2
+  2. CPU script        16 items of a loop calibrated once to ~0.25 s (sequentially, child scope)
+  3. allocation-heavy  16 items of ~0.15 s building small hashtables/arrays/strings, threads and
+                       processes side by side at -ThrottleLimit 2
+  4. first result      a 10-item batch of { $_ }: time from the call to the first output, against
+                       one cold 'pwsh -NoProfile -c 1' timed from outside in the same run
+  5. channel           -Workload IsPrime on 1..200,000 and { $_ } on 1..100,000 (automatic chunk
+                       size and -ChunkSize 1000), -ThrottleLimit 2: items per second
+  6. the seed's primes 10000019, 10000079, 10000103, 10000129, every contender and Python
+
+A full run takes about 12 minutes on 2 cores. The module is copied to a temporary folder first,
+so that a rebuild of out/PSParallel during the run does not mix two builds.
+
+.PARAMETER Quick
+One repetition and smaller counts, for a smoke test (about 3 minutes). Writes to
+out/bench/ProcessBatch.quick.md instead of bench/results unless -OutFile is given.
+
+.PARAMETER Case
+Run only these workloads (Trivial, Cpu, Alloc, First, Channel, Primes). A partial run writes to
+out/bench/ unless -OutFile is given.
+
+.EXAMPLE
+dotnet pwsh -NoProfile -File ./bench/ProcessBatch.ps1
+
+.EXAMPLE
+dotnet pwsh -NoProfile -File ./bench/ProcessBatch.ps1 -Quick -Case First, Channel
+#>
+[CmdletBinding()]
+param(
+    [switch] $Quick,
+
+    # Names, or one comma-separated string (as 'pwsh -File' passes them).
+    [string[]] $Case = @('Trivial', 'Cpu', 'Alloc', 'First', 'Channel', 'Primes'),
+
+    [ValidateRange(1, 15)]
+    [int] $Repetitions = 0,
+
+    # Path of the module manifest; by default the one build.ps1 lays out in out/PSParallel.
+    [string] $ModulePath = (Join-Path $PSScriptRoot '../out/PSParallel/PSParallel.psd1'),
+
+    [string] $OutFile,
+
+    # The Python interpreter for the ProcessPoolExecutor rows.
+    [string] $Python = 'python3',
+
+    # A child still running after this many seconds is killed and its measurement counted as failed.
+    [double] $ChildTimeoutSeconds = 300,
+
+    # Before starting, wait up to this many minutes for the machine to be quiet (1-minute load
+    # average below the core count); the results are unreliable on a busy machine.
+    [double] $WaitForQuietMinutes = 0,
+
+    # Rewrite the report from the raw measurements a run saved (out/bench/ProcessBatch.raw.json), without measuring.
+    [string] $FromRawFile
+)
+
+Set-StrictMode -Version 3.0
+$ErrorActionPreference = 'Stop'
+$ProgressPreference = 'SilentlyContinue'
+
+$AllCases = @('Trivial', 'Cpu', 'Alloc', 'First', 'Channel', 'Primes')
+$Case = @($Case -split ',' | ForEach-Object Trim | Where-Object { $_ })
+foreach ($c in $Case) { if ($c -notin $AllCases) { throw "Unknown case '$c'; the cases are $($AllCases -join ', ')." } }
+$Case = @($AllCases | Where-Object { $_ -in $Case })
+if ($Repetitions -eq 0) { $Repetitions = if ($Quick) { 1 } else { 3 } }
+$Partial = $Quick -or $Case.Count -lt $AllCases.Count
+if (-not $OutFile) {
+    $OutFile = if ($Partial) {
+        Join-Path $PSScriptRoot "../out/bench/ProcessBatch.$(if ($Quick) { 'quick' } else { 'partial' }).md"
+    }
+    else { Join-Path $PSScriptRoot 'results/ProcessBatch.md' }
+}
+if (-not $FromRawFile -and -not (Test-Path -LiteralPath $ModulePath)) { throw "No module at ${ModulePath}: run ./build.ps1 Build first." }
+
+$ChildScript = Join-Path $PSScriptRoot '_processChild.ps1'
+$PoolScript = Join-Path $PSScriptRoot '_processPool.py'
+$Cores = [Environment]::ProcessorCount
+
+#region Sizes and scripts
+
+$Size = if ($Quick) {
+    @{
+        TrivialItems = 2000; TrivialThreadJob = 20; TrivialJob = 3; TrivialPython = 2000
+        CpuItems = 4; AllocItems = 4; FirstItems = 10
+        ChannelPrime = 20000; ChannelTrivial = 10000; ChannelChunk = 1000; PythonChunk = 1000
+    }
+}
+else {
+    @{
+        TrivialItems = 20000; TrivialThreadJob = 200; TrivialJob = 10; TrivialPython = 20000
+        CpuItems = 16; AllocItems = 16; FirstItems = 10
+        ChannelPrime = 200000; ChannelTrivial = 100000; ChannelChunk = 1000; PythonChunk = 1000
+    }
+}
+$CpuTargetSeconds = 0.25
+$AllocTargetSeconds = 0.15
+$SeedPrimes = '10000019, 10000079, 10000103, 10000129'
+
+$CpuTemplate = '$s = 0; for ($i = 0; $i -lt @N@; $i++) { $s += $i * $i % 7 }; $s'
+$AllocTemplate = @'
+$acc = 0
+for ($i = 0; $i -lt @N@; $i++) {
+    $h = @{ Id = $i; Name = "item-$i"; Tags = @("a$i", "b$i", "c$i") }
+    $o = [pscustomobject]@{ N = $i; Upper = $h.Name.ToUpperInvariant(); Parts = $h.Name.Split('-') }
+    $acc += $h.Tags.Count + $o.Parts.Count + "$($o.N):$($o.Upper)".Length
+}
+$acc
+'@
+# The seed's trial division, as a script (Example 2 of the help of Invoke-ProcessBatch).
+$PrimeBody = @'
+$n = $_; if ($n -lt 2) { return $false }
+if ($n % 2 -eq 0) { return $n -eq 2 }
+$limit = [long][Math]::Sqrt($n)
+for ($f = 3; $f -le $limit; $f += 2) {
+    if ($n % $f -eq 0) { return $false }
+}
+$true
+'@
+
+# The compiled consumer every contender's output goes into (compiled once, loaded by each child).
+$HelperSource = @'
+using System;
+using System.Diagnostics;
+using System.Management.Automation;
+
+namespace PSParallelProcessBench
+{
+    public sealed class ArrivalStats
+    {
+        public long Count;
+        public long Trues;
+        public double Sum;
+        public double FirstSeconds = -1;
+        public double LastSeconds = -1;
+    }
+
+    // Notes when the first and the last output arrived (on the caller's Stopwatch), counts the
+    // outputs, counts $true and sums numbers, so that checks cost about a microsecond per output.
+    [Cmdlet(VerbsDiagnostic.Measure, "BenchArrival")]
+    public sealed class MeasureBenchArrivalCommand : PSCmdlet
+    {
+        [Parameter(ValueFromPipeline = true)]
+        public PSObject InputObject { get; set; }
+
+        [Parameter(Mandatory = true)]
+        public Stopwatch Clock { get; set; }
+
+        private readonly ArrivalStats _stats = new ArrivalStats();
+
+        protected override void ProcessRecord()
+        {
+            double t = Clock.Elapsed.TotalSeconds;
+            if (_stats.FirstSeconds < 0) _stats.FirstSeconds = t;
+            _stats.LastSeconds = t;
+            _stats.Count++;
+            object v = InputObject == null ? null : InputObject.BaseObject;
+            if (v is bool) { if ((bool)v) _stats.Trues++; }
+            else if (v is int || v is long || v is double || v is short || v is byte || v is uint || v is ulong || v is decimal)
+                _stats.Sum += Convert.ToDouble(v);
+        }
+
+        protected override void EndProcessing() { WriteObject(_stats); }
+    }
+}
+'@
+
+#endregion
+
+#region Child processes
+
+# The command line that starts a fresh pwsh of this installation: the pwsh executable when it can
+# be run, else 'dotnet pwsh.dll' (under the dotnet tool the process is dotnet, not pwsh).
+function Get-PwshCommand {
+    $exe = Join-Path $PSHOME $(if ($IsWindows) { 'pwsh.exe' } else { 'pwsh' })
+    if (Test-Path -LiteralPath $exe -PathType Leaf) {
+        $runnable = $IsWindows -or ((Get-Item -LiteralPath $exe).UnixFileMode -band [System.IO.UnixFileMode]::UserExecute)
+        if ($runnable) { return , @($exe) }
+    }
+    $dotnet = [Environment]::ProcessPath
+    if ([IO.Path]::GetFileNameWithoutExtension($dotnet) -ne 'dotnet') { $dotnet = 'dotnet' }
+    , @($dotnet, (Join-Path $PSHOME 'pwsh.dll'))
+}
+
+function New-StartInfo([string[]] $Command, [string[]] $ArgumentList) {
+    $psi = [System.Diagnostics.ProcessStartInfo]::new($Command[0])
+    foreach ($a in @($Command | Select-Object -Skip 1) + $ArgumentList) { $psi.ArgumentList.Add($a) }
+    $psi.UseShellExecute = $false
+    $psi.RedirectStandardOutput = $true
+    $psi.RedirectStandardError = $true
+    $psi.WorkingDirectory = $PSScriptRoot
+    # The pwsh apphost finds the runtime through DOTNET_ROOT when dotnet is not installed globally.
+    $processPath = [Environment]::ProcessPath
+    if (-not $env:DOTNET_ROOT -and [IO.Path]::GetFileNameWithoutExtension($processPath) -eq 'dotnet') {
+        $psi.Environment['DOTNET_ROOT'] = Split-Path -Parent $processPath
+    }
+    $psi
+}
+
+# Runs a process to its end; the wall time is taken from just before the start to its exit.
+function Invoke-Timed([string[]] $Command, [string[]] $ArgumentList) {
+    $psi = New-StartInfo $Command $ArgumentList
+    $clock = [Diagnostics.Stopwatch]::StartNew()
+    $process = [System.Diagnostics.Process]::Start($psi)
+    try {
+        $stdout = $process.StandardOutput.ReadToEndAsync()
+        $stderr = $process.StandardError.ReadToEndAsync()
+        if (-not $process.WaitForExit([int]($ChildTimeoutSeconds * 1000))) {
+            $process.Kill($true)
+            $process.WaitForExit()
+            return @{ TimedOut = $true; Seconds = $clock.Elapsed.TotalSeconds; ExitCode = -1; Stdout = ''; Stderr = '' }
+        }
+        $process.WaitForExit()
+        $seconds = $clock.Elapsed.TotalSeconds
+        @{ TimedOut = $false; Seconds = $seconds; ExitCode = $process.ExitCode; Stdout = $stdout.Result; Stderr = $stderr.Result }
+    }
+    finally { $process.Dispose() }
+}
+
+function Read-ResultLine($Run) {
+    if ($Run.TimedOut) { return @{ Ok = $false; Failure = "killed after $ChildTimeoutSeconds s" } }
+    $line = $Run.Stdout -split "`r?`n" | Where-Object { $_.StartsWith('##RESULT## ') } | Select-Object -Last 1
+    if (-not $line) {
+        $tail = (($Run.Stderr + $Run.Stdout) -split "`r?`n" | Where-Object { $_ } | Select-Object -Last 3) -join ' | '
+        return @{ Ok = $false; Failure = "exit code $($Run.ExitCode), no result: $tail" }
+    }
+    $r = $line.Substring(11) | ConvertFrom-Json -AsHashtable
+    $r.OuterSeconds = $Run.Seconds
+    $r
+}
+
+# One measurement of a row: a pwsh child running _processChild.ps1, a Python run, or a command
+# timed from outside.
+function Invoke-Row($Row) {
+    switch ($Row.Kind) {
+        'pwsh' {
+            $spec = @{} + $Row.Spec
+            $spec.HelperPath = $script:HelperPath
+            $spec.ClkTck = $script:ClkTck
+            $json = $spec | ConvertTo-Json -Compress -Depth 5
+            $encoded = [Convert]::ToBase64String([Text.Encoding]::UTF8.GetBytes($json))
+            $run = Invoke-Timed (Get-PwshCommand) @('-NoProfile', '-NonInteractive', '-File', $ChildScript, '-ModulePath', $script:ModuleCopy, '-Spec', $encoded)
+            Read-ResultLine $run
+        }
+        'python' {
+            $run = Invoke-Timed @($Python) (@($PoolScript) + [string[]]$Row.Spec.Arguments)
+            Read-ResultLine $run
+        }
+        'outside' {
+            $command = if ($Row.Spec.Program -eq 'pwsh') { Get-PwshCommand } else { , @($Python) }
+            $arguments = [string[]]@($Row.Spec.Arguments | ForEach-Object { $_.Replace('@MODULE@', $script:ModuleCopy.Replace("'", "''")) })
+            $run = Invoke-Timed $command $arguments
+            if ($run.TimedOut) { return @{ Ok = $false; Failure = "killed after $ChildTimeoutSeconds s" } }
+            if ($run.ExitCode -ne 0) {
+                $tail = (($run.Stderr + $run.Stdout) -split "`r?`n" | Where-Object { $_ } | Select-Object -Last 3) -join ' | '
+                return @{ Ok = $false; Failure = "exit code $($run.ExitCode): $tail" }
+            }
+            $lines = @($run.Stdout -split "`r?`n" | Where-Object { $_ })
+            @{
+                Ok = $true; Seconds = $run.Seconds; OuterSeconds = $run.Seconds; Items = [int]$Row.Spec.Items
+                Outputs = $lines.Count; Check = $(if ($Row.Spec.Check -eq 'true') { @($lines | Where-Object { $_.Trim() -eq 'True' }).Count } else { $null })
+                Errors = $(if ($run.Stderr.Trim()) { 1 } else { 0 }); FirstError = $(if ($run.Stderr.Trim()) { ($run.Stderr.Trim() -split "`r?`n")[0] } else { $null })
+            }
+        }
+        default { throw "Unknown row kind '$($Row.Kind)'." }
+    }
+}
+
+#endregion
+
+#region Measurement plan
+
+# One row of a workload table: a contender and how it is run.
+function New-Row {
+    param([string] $Contender, [string] $Label, [string] $Kind = 'pwsh', [hashtable] $Spec, [string] $Throttle = '', [long] $Expected = -1)
+    if ($Kind -eq 'pwsh') {
+        $Spec.Kind = 'script'
+        $Spec.Contender = $Contender
+        foreach ($k in 'Throttle', 'ChunkSize') { if (-not $Spec.ContainsKey($k)) { $Spec[$k] = 0 } }
+        foreach ($k in 'Body', 'Workload') { if (-not $Spec.ContainsKey($k)) { $Spec[$k] = '' } }
+        if (-not $Spec.ContainsKey('NoWarm')) { $Spec.NoWarm = $false }
+        if (-not $Spec.ContainsKey('WarmBody')) { $Spec.WarmBody = '$_' }
+        if (-not $Spec.ContainsKey('WarmItems')) { $Spec.WarmItems = $(if ($Contender -in 'StartJob', 'ThreadJob') { '1..2' } else { '1..20' }) }
+    }
+    if (-not $Spec.ContainsKey('Check')) { $Spec.Check = '' }
+    [pscustomobject]@{
+        Contender = $Contender; Label = $Label; Kind = $Kind; Spec = $Spec; Throttle = $Throttle; Expected = $Expected
+        Runs = [System.Collections.Generic.List[hashtable]]::new()
+    }
+}
+
+$Labels = @{
+    Sequential           = 'ForEach-Object { & $body }, sequential'
+    SequentialDot        = '& { ForEach-Object $body }, sequential'
+    ProcessBatch         = 'Invoke-ProcessBatch'
+    ProcessBatchWorkload = 'Invoke-ProcessBatch -Workload IsPrime'
+    ThreadBatch          = 'Invoke-ThreadBatch'
+    ThreadBatchWorkload  = 'Invoke-ThreadBatch -Workload IsPrime'
+    ThreadJob            = 'Start-ThreadJob (one job per item)'
+    StartJob             = 'Start-Job (one job per item)'
+    Python               = 'Python ProcessPoolExecutor(max_workers=2)'
+}
+
+function Get-Sum([long] $n) { $n * ($n + 1) / 2 }
+
+# The number of primes in 1..n (a sieve), to check the IsPrime rows.
+function Get-PrimeCount([int] $n) {
+    $composite = [bool[]]::new($n + 1)
+    $count = 0
+    for ($i = 2; $i -le $n; $i++) {
+        if ($composite[$i]) { continue }
+        $count++
+        for ($j = [long]$i * $i; $j -le $n; $j += $i) { $composite[$j] = $true }
+    }
+    $count
+}
+
+function Get-Plan([hashtable] $Calibration) {
+    $z = $Size
+    $plan = [ordered]@{}
+    $default = "default ($Cores)"
+    if ('Trivial' -in $Case) {
+        $n = $z.TrivialItems
+        $plan.Trivial = @(
+            New-Row Sequential $Labels.Sequential -Spec @{ Body = '$_'; Items = "1..$n"; Check = 'sum' } -Throttle '1' -Expected (Get-Sum $n)
+            New-Row SequentialDot $Labels.SequentialDot -Spec @{ Body = '$_'; Items = "1..$n"; Check = 'sum' } -Throttle '1' -Expected (Get-Sum $n)
+            New-Row ProcessBatch $Labels.ProcessBatch -Spec @{ Body = '$_'; Items = "1..$n"; Throttle = 2; Check = 'sum' } -Throttle '2' -Expected (Get-Sum $n)
+            New-Row ThreadBatch $Labels.ThreadBatch -Spec @{ Body = '$_'; Items = "1..$n"; Check = 'sum' } -Throttle 'default' -Expected (Get-Sum $n)
+            New-Row ThreadJob $Labels.ThreadJob -Spec @{ Body = '$_'; Items = "1..$($z.TrivialThreadJob)"; Check = 'sum' } -Throttle 'default (5)' -Expected (Get-Sum $z.TrivialThreadJob)
+            New-Row StartJob $Labels.StartJob -Spec @{ Body = '$_'; Items = "1..$($z.TrivialJob)"; Check = 'sum' } -Throttle 'none' -Expected (Get-Sum $z.TrivialJob)
+            New-Row Python "$($Labels.Python), chunksize 1 (default)" -Kind python -Spec @{ Arguments = @('--mode', 'trivial', '--items', "$($z.TrivialPython)", '--chunksize', '1', '--workers', '2') } -Throttle '2' -Expected (Get-Sum $z.TrivialPython)
+        )
+    }
+    if ('Cpu' -in $Case) {
+        $body = $CpuTemplate.Replace('@N@', "$($Calibration.Cpu.Iterations)")
+        $items = "1..$($z.CpuItems)"
+        $plan.Cpu = @(
+            New-Row Sequential $Labels.Sequential -Spec @{ Body = $body; Items = $items } -Throttle '1'
+            New-Row ProcessBatch $Labels.ProcessBatch -Spec @{ Body = $body; Items = $items } -Throttle $default
+            New-Row ThreadBatch $Labels.ThreadBatch -Spec @{ Body = $body; Items = $items } -Throttle 'default'
+            New-Row ThreadJob $Labels.ThreadJob -Spec @{ Body = $body; Items = $items } -Throttle 'default (5)'
+            New-Row StartJob $Labels.StartJob -Spec @{ Body = $body; Items = $items } -Throttle 'none'
+        )
+    }
+    if ('Alloc' -in $Case) {
+        $body = $AllocTemplate.Replace('@N@', "$($Calibration.Alloc.Iterations)")
+        $items = "1..$($z.AllocItems)"
+        $plan.Alloc = @(
+            New-Row Sequential $Labels.Sequential -Spec @{ Body = $body; Items = $items } -Throttle '1'
+            New-Row ThreadBatch "$($Labels.ThreadBatch) (threads)" -Spec @{ Body = $body; Items = $items; Throttle = 2 } -Throttle '2'
+            New-Row ProcessBatch "$($Labels.ProcessBatch) (processes)" -Spec @{ Body = $body; Items = $items; Throttle = 2 } -Throttle '2'
+        )
+    }
+    if ('First' -in $Case) {
+        $n = $z.FirstItems
+        $plan.First = @(
+            New-Row ProcessBatch "$($Labels.ProcessBatch) (after a warm-up batch in the same session)" -Spec @{ Body = '$_'; Items = "1..$n"; Check = 'sum' } -Throttle $default -Expected (Get-Sum $n)
+            New-Row ProcessBatchCold "$($Labels.ProcessBatch) (first batch of the session)" -Spec @{ Body = '$_'; Items = "1..$n"; Check = 'sum'; NoWarm = $true } -Throttle $default -Expected (Get-Sum $n)
+            New-Row ThreadBatch "$($Labels.ThreadBatch) (after a warm-up batch)" -Spec @{ Body = '$_'; Items = "1..$n"; Check = 'sum' } -Throttle 'default' -Expected (Get-Sum $n)
+            New-Row StartJob "$($Labels.StartJob) (after a warm-up job)" -Spec @{ Body = '$_'; Items = "1..$n"; Check = 'sum' } -Throttle 'none' -Expected (Get-Sum $n)
+            New-Row Python "$($Labels.Python), submit + as_completed" -Kind python -Spec @{ Arguments = @('--mode', 'first', '--items', "$n", '--workers', '2') } -Throttle '2' -Expected (Get-Sum $n)
+            New-Row ColdPwsh 'one cold `pwsh -NoProfile -c 1`, from outside' -Kind outside -Spec @{ Program = 'pwsh'; Arguments = @('-NoProfile', '-c', '1'); Items = 1 } -Throttle ''
+            New-Row ColdImport 'one cold `pwsh -NoProfile -NonInteractive -NoLogo -c "Import-Module PSParallel"`, from outside (a worker''s start-up before its hello, roughly)' -Kind outside -Spec @{ Program = 'pwsh'; Arguments = @('-NoProfile', '-NonInteractive', '-NoLogo', '-c', "Import-Module '@MODULE@'"); Items = 1 } -Throttle ''
+        )
+        # The Invoke-ProcessBatch constructor for the first (cold) row is the ProcessBatch contender without warm-up.
+        $plan.First[1].Spec.Contender = 'ProcessBatch'
+    }
+    if ('Channel' -in $Case) {
+        $np = $z.ChannelPrime; $nt = $z.ChannelTrivial
+        $primes = Get-PrimeCount $np
+        $plan.Channel = @(
+            New-Row ProcessBatchWorkload "$($Labels.ProcessBatch) -Workload IsPrime, automatic chunk size" -Spec @{ Workload = 'IsPrime'; Items = "1..$np"; Throttle = 2; Check = 'true'; WarmItems = '1..200' } -Throttle '2' -Expected $primes
+            New-Row ThreadBatchWorkload "$($Labels.ThreadBatch) -Workload IsPrime (no process boundary)" -Spec @{ Workload = 'IsPrime'; Items = "1..$np"; Throttle = 2; Check = 'true'; WarmItems = '1..200' } -Throttle '2' -Expected $primes
+            New-Row Python "$($Labels.Python), is_prime, chunksize $($z.PythonChunk)" -Kind python -Spec @{ Arguments = @('--mode', 'isprime', '--items', "$np", '--chunksize', "$($z.PythonChunk)", '--workers', '2') } -Throttle '2' -Expected $primes
+            New-Row ProcessBatch "$($Labels.ProcessBatch) { `$_ }, automatic chunk size" -Spec @{ Body = '$_'; Items = "1..$nt"; Throttle = 2; Check = 'sum' } -Throttle '2' -Expected (Get-Sum $nt)
+            New-Row ProcessBatchChunk "$($Labels.ProcessBatch) { `$_ } -ChunkSize $($z.ChannelChunk)" -Spec @{ Body = '$_'; Items = "1..$nt"; Throttle = 2; ChunkSize = $z.ChannelChunk; Check = 'sum' } -Throttle '2' -Expected (Get-Sum $nt)
+            New-Row PythonTrivial "$($Labels.Python), identity, chunksize $($z.PythonChunk)" -Kind python -Spec @{ Arguments = @('--mode', 'trivial', '--items', "$nt", '--chunksize', "$($z.PythonChunk)", '--workers', '2') } -Throttle '2' -Expected (Get-Sum $nt)
+        )
+        $plan.Channel[4].Spec.Contender = 'ProcessBatch'
+    }
+    if ('Primes' -in $Case) {
+        $items = $SeedPrimes
+        $plan.Primes = @(
+            New-Row Sequential $Labels.Sequential -Spec @{ Body = $PrimeBody; Items = $items; Check = 'true' } -Throttle '1' -Expected 3
+            New-Row ProcessBatch "$($Labels.ProcessBatch) (script)" -Spec @{ Body = $PrimeBody; Items = $items; Check = 'true' } -Throttle $default -Expected 3
+            New-Row ProcessBatchWorkload $Labels.ProcessBatchWorkload -Spec @{ Workload = 'IsPrime'; Items = $items; Check = 'true' } -Throttle $default -Expected 3
+            New-Row ThreadBatch "$($Labels.ThreadBatch) (script)" -Spec @{ Body = $PrimeBody; Items = $items; Check = 'true' } -Throttle 'default' -Expected 3
+            New-Row ThreadBatchWorkload $Labels.ThreadBatchWorkload -Spec @{ Workload = 'IsPrime'; Items = $items; Check = 'true' } -Throttle 'default' -Expected 3
+            New-Row ThreadJob $Labels.ThreadJob -Spec @{ Body = $PrimeBody; Items = $items; Check = 'true' } -Throttle 'default (5)' -Expected 3
+            New-Row StartJob $Labels.StartJob -Spec @{ Body = $PrimeBody; Items = $items; Check = 'true' } -Throttle 'none' -Expected 3
+            New-Row Python "$($Labels.Python), the seed's code" -Kind python -Spec @{ Arguments = @('--mode', 'primes', '--workers', '2') } -Throttle '2' -Expected 3
+            New-Row OutsideWorkload "``pwsh -NoProfile -c 'Import-Module PSParallel; <primes> | Invoke-ProcessBatch -Workload IsPrime'``, from outside" -Kind outside -Spec @{
+                Program = 'pwsh'; Items = 4; Check = 'true'
+                Arguments = @('-NoProfile', '-c', "Import-Module '@MODULE@'; $items | Invoke-ProcessBatch -Workload IsPrime")
+            } -Throttle $default -Expected 3
+            New-Row OutsideScript "``pwsh -NoProfile -c 'Import-Module PSParallel; <primes> | Invoke-ProcessBatch { <trial division> }'``, from outside" -Kind outside -Spec @{
+                Program = 'pwsh'; Items = 4; Check = 'true'
+                Arguments = @('-NoProfile', '-c', "Import-Module '@MODULE@'; $items | Invoke-ProcessBatch {`n$PrimeBody`n}")
+            } -Throttle $default -Expected 3
+        )
+    }
+    $plan
+}
+
+#endregion
+
+#region Statistics and report
+
+function Get-Median([double[]] $Values) {
+    if (-not $Values) { return [double]::NaN }
+    $sorted = [double[]]($Values | Sort-Object)
+    $m = [int][Math]::Floor($sorted.Count / 2)
+    if ($sorted.Count % 2) { $sorted[$m] } else { ($sorted[$m - 1] + $sorted[$m]) / 2 }
+}
+
+function Get-Field($Run, [string] $Name) { if ($Run.ContainsKey($Name) -and $null -ne $Run[$Name]) { [double]$Run[$Name] } else { [double]::NaN } }
+
+function Get-RowStat($Row) {
+    $ok = @($Row.Runs | Where-Object { $_.Ok })
+    if (-not $ok) {
+        $why = ($Row.Runs | Select-Object -First 1).Failure
+        return [pscustomobject]@{ Ok = $false; Failure = $why; Seconds = [double]::NaN; PerItemUs = [double]::NaN; Items = 0; First = [double]::NaN; Outer = [double]::NaN; Cpu = [double]::NaN; ItemsPerSecond = [double]::NaN; SteadyRate = [double]::NaN; Throttle = $Row.Throttle }
+    }
+    $seconds = Get-Median @($ok | ForEach-Object { [double]$_.Seconds })
+    $items = [int]$ok[0].Items
+    $failures = @($Row.Runs | Where-Object { -not $_.Ok })
+    # Items per second after the first result: the channel without the start-up of the workers.
+    $steady = Get-Median @($ok | ForEach-Object {
+            $f = Get-Field $_ 'FirstSeconds'; $l = Get-Field $_ 'LastSeconds'
+            if ($l -gt $f -and [int]$_.Outputs -gt 1) { ([int]$_.Outputs - 1) / ($l - $f) } else { [double]::NaN }
+        } | Where-Object { -not [double]::IsNaN($_) })
+    $throttle = $Row.Throttle
+    $tl = @($ok | ForEach-Object { if ($_.ContainsKey('ThrottleLimit') -and $_.ThrottleLimit) { [int]$_.ThrottleLimit } }) | Select-Object -First 1
+    if ($tl) { $throttle = if ($Row.Throttle -like 'default*') { "default ($tl)" } else { "$tl" } }
+    [pscustomobject]@{
+        Ok = $true; Seconds = $seconds; Items = $items; PerItemUs = $seconds / $items * 1e6; ItemsPerSecond = $items / $seconds
+        Min = ($ok | ForEach-Object { [double]$_.Seconds } | Measure-Object -Minimum).Minimum
+        Max = ($ok | ForEach-Object { [double]$_.Seconds } | Measure-Object -Maximum).Maximum
+        First = Get-Median @($ok | ForEach-Object { Get-Field $_ 'FirstSeconds' } | Where-Object { -not [double]::IsNaN($_) })
+        Outer = Get-Median @($ok | ForEach-Object { Get-Field $_ 'OuterSeconds' } | Where-Object { -not [double]::IsNaN($_) })
+        Cpu = Get-Median @($ok | ForEach-Object { Get-Field $_ 'CpuSeconds' } | Where-Object { -not [double]::IsNaN($_) })
+        SteadyRate = $steady
+        ThrottleNumber = $tl
+        Throttle = $throttle
+        Runs = $ok
+        Failure = $(if ($failures) { "$($failures.Count) run(s) failed: $($failures[0].Failure)" })
+    }
+}
+
+function Format-Number([double] $Value, [int] $Digits = 3) {
+    if ([double]::IsNaN($Value) -or [double]::IsInfinity($Value)) { return 'n/a' }
+    $abs = [Math]::Abs($Value)
+    if ($abs -ge 1000) { return $Value.ToString('N0', [cultureinfo]::InvariantCulture) }
+    if ($abs -ge 100) { return $Value.ToString('F0', [cultureinfo]::InvariantCulture) }
+    if ($abs -ge 10) { return $Value.ToString('F1', [cultureinfo]::InvariantCulture) }
+    $Value.ToString("F$Digits", [cultureinfo]::InvariantCulture)
+}
+
+function Format-Count([double] $Value) {
+    if ([double]::IsNaN($Value) -or [double]::IsInfinity($Value)) { return 'n/a' }
+    $Value.ToString('N0', [cultureinfo]::InvariantCulture)
+}
+
+function Format-Ratio([double] $Value) {
+    if ([double]::IsNaN($Value) -or [double]::IsInfinity($Value)) { return 'n/a' }
+    (Format-Number $Value 2) + 'x'
+}
+
+# What went wrong in a row's runs (errors, wrong or missing outputs, processes left behind): '' if nothing.
+function Get-RowProblem($Row) {
+    $st = Get-RowStat $Row
+    if (-not $st.Ok) { return "FAILED: $($st.Failure)" }
+    $bad = @(foreach ($r in $st.Runs) {
+            if ($r.ContainsKey('Errors') -and $r.Errors) { "$($r.Errors) errors, e.g. '$($r.FirstError)'" }
+            if ($Row.Kind -ne 'outside' -and $r.ContainsKey('Outputs') -and [int]$r.Outputs -ne [int]$r.Items) { "$($r.Outputs) outputs for $($r.Items) items" }
+            if ($Row.Expected -ge 0 -and $r.ContainsKey('Check') -and $null -ne $r.Check -and [double]$r.Check -ne [double]$Row.Expected) { "WRONG OUTPUT: check $($r.Check), expected $($Row.Expected)" }
+            if ($r.ContainsKey('Succeeded') -and $null -ne $r.Succeeded -and [int]$r.Succeeded -ne [int]$r.Items) { "$($r.Succeeded) of $($r.Items) succeeded" }
+            if ($r.ContainsKey('StillAlive') -and $r.StillAlive) { "$($r.StillAlive) child process(es) still alive 10 s after the batch returned" }
+        })
+    if ($st.Failure) { $bad += $st.Failure }
+    ($bad | Select-Object -Unique) -join '; '
+}
+
+# Notes on a row: its problems, and child processes alive when the batch returned.
+function Get-RowNote($Row) {
+    $st = Get-RowStat $Row
+    $notes = @()
+    $p = Get-RowProblem $Row
+    if ($p) { $notes += $p }
+    if ($st.Ok) {
+        $left = @($st.Runs | Where-Object { $_.ContainsKey('LeftAtReturn') -and $_.LeftAtReturn })
+        if ($left) {
+            $n = ($left | ForEach-Object { [int]$_.LeftAtReturn } | Measure-Object -Maximum).Maximum
+            $s = ($left | ForEach-Object { [double]$_.LingerSeconds } | Measure-Object -Maximum).Maximum
+            $notes += "$($left.Count) of $($st.Runs.Count) runs returned with up to $n child process(es) alive, gone $(Format-Number $s 2) s later"
+        }
+    }
+    $notes -join '; '
+}
+
+$script:DoneWhen = [System.Collections.Generic.List[object]]::new()
+function Add-Target([string] $Target, [string] $Measured, [string] $Limit, $Pass, [string] $Problem) {
+    $verdict = if ($null -eq $Pass) { 'n/a' } elseif ($Pass -and -not $Problem) { 'PASS' } else { 'FAIL' }
+    if ($Problem) { $Measured += "; Invoke-ProcessBatch: $Problem" }
+    $script:DoneWhen.Add([pscustomobject]@{ Target = $Target; Measured = $Measured; Limit = $Limit; Result = $verdict })
+}
+
+function Get-Row($Rows, [string] $Contender) { $Rows | Where-Object Contender -eq $Contender | Select-Object -First 1 }
+
+# The faster sequential form of a table (the stricter baseline).
+function Get-BestSequential($Rows) {
+    $best = $null
+    foreach ($c in 'Sequential', 'SequentialDot') {
+        $row = Get-Row $Rows $c
+        if (-not $row) { continue }
+        $st = Get-RowStat $row
+        if ($st.Ok -and (-not $best -or $st.PerItemUs -lt $best.PerItemUs)) { $best = $st }
+    }
+    $best
+}
+
+# A markdown table of a workload. $Reference: the contender the ratio column compares with.
+# $Ideal: a script block giving a row's ideal seconds (adds overhead columns).
+function Write-Table($Rows, [string] $Reference = 'ProcessBatch', [scriptblock] $Ideal, [switch] $Rate) {
+    $ref = Get-RowStat (Get-Row $Rows $Reference)
+    $seq = Get-BestSequential $Rows
+    $head = '| contender | items | throttle | median s | min-max s | per item µs |'
+    $rule = '| --- | ---: | --- | ---: | ---: | ---: |'
+    if ($Rate) { $head += ' items/s | items/s after the first result |'; $rule += ' ---: | ---: |' }
+    if ($Ideal) { $head += ' ideal s | overhead per item ms |'; $rule += ' ---: | ---: |' }
+    $head += ' first result s | vs Invoke-ProcessBatch (per item) |'; $rule += ' ---: | ---: |'
+    if ($seq) { $head += ' vs best sequential |'; $rule += ' ---: |' }
+    $head += ' CPU s | note |'; $rule += ' ---: | --- |'
+    $head; $rule
+    foreach ($row in $Rows) {
+        $st = Get-RowStat $row
+        $line = "| $($row.Label.Replace('|', '\|')) | $(Format-Count $st.Items) | $($st.Throttle) | $(Format-Number $st.Seconds) | " +
+        $(if ($st.Ok) { "$(Format-Number $st.Min)-$(Format-Number $st.Max)" } else { 'n/a' }) + " | $(Format-Number $st.PerItemUs 1) |"
+        if ($Rate) { $line += " $(Format-Count $st.ItemsPerSecond) | $(Format-Count $st.SteadyRate) |" }
+        if ($Ideal) {
+            $i = & $Ideal $row $st
+            $line += " $(Format-Number $i) | $(Format-Number (($st.Seconds - $i) / $st.Items * 1000) 1) |"
+        }
+        $line += " $(Format-Number $st.First) | $(Format-Ratio ($st.PerItemUs / $ref.PerItemUs)) |"
+        if ($seq) { $line += " $(Format-Ratio ($st.PerItemUs / $seq.PerItemUs)) |" }
+        $line += " $(Format-Number $st.Cpu) | $(Get-RowNote $row) |"
+        $line
+    }
+}
+
+function Get-LoadNote([string] $Name) {
+    if ($script:CaseLoad -and $script:CaseLoad.Contains($Name)) { "_Load average (1/5/15 min) when this workload started: $($script:CaseLoad[$Name])._" } else { '' }
+}
+
+function Get-LoadAverage {
+    if (Test-Path -LiteralPath '/proc/loadavg') { ((Get-Content -LiteralPath '/proc/loadavg' -Raw) -split ' ')[0..2] -join ' ' } else { 'n/a' }
+}
+
+function Test-Busy([string[]] $Loads) {
+    foreach ($l in $Loads) {
+        if ($l -and $l -ne 'n/a' -and [double]($l -split ' ')[0] -ge 1.5 * $Cores) { return $true }
+    }
+    $false
+}
+
+function Write-Report($Plan, [hashtable] $Calibration, [hashtable] $Info) {
+    $z = $Size
+    $sections = [System.Collections.Generic.List[string]]::new()
+    $add = { param($text) foreach ($t in @($text)) { $sections.Add([string]$t) } }
+    $allocSentence = $null
+
+    if ($Plan.Contains('Trivial')) {
+        $rows = $Plan.Trivial
+        $pb = Get-RowStat (Get-Row $rows 'ProcessBatch')
+        & $add @('', "## 1. Trivial items: ``{ `$_ }``", '', (Get-LoadNote 'Trivial'), '',
+            "``1..N | <contender> | <consumer>``: $(Format-Count $z.TrivialItems) items for the sequential rows and the batches, Start-ThreadJob $(Format-Count $z.TrivialThreadJob), Start-Job $(Format-Count $z.TrivialJob), Python $(Format-Count $z.TrivialPython) (``pool.map(identity, range)`` with Python's default chunksize of 1); compare the per-item column. Invoke-ProcessBatch runs at -ThrottleLimit 2 (the target's 2 workers) with the automatic chunk size; its time includes starting its 2 worker processes. Every output is checked (their sum).", '')
+        & $add (Write-Table $rows -Rate)
+        $best = Get-BestSequential $rows
+        & $add @('', "Invoke-ProcessBatch: **$(Format-Count $pb.ItemsPerSecond) items/s** over the whole batch of $(Format-Count $pb.Items) (start of the workers included), $(Format-Count $pb.SteadyRate) items/s after its first result; $(Format-Ratio ($pb.PerItemUs / $best.PerItemUs)) the per-item cost of the faster sequential form.")
+    }
+    if ($Plan.Contains('Cpu')) {
+        $rows = $Plan.Cpu
+        $seqRow = Get-Row $rows 'Sequential'; $seq = Get-RowStat $seqRow
+        $perItem = $seq.Seconds / $seq.Items
+        $nCores = $Cores
+        # Ideal: the items' sequential time spread over min(cores, the contender's concurrency).
+        $ideal = {
+            param($row, $st)
+            $conc = switch ($row.Contender) {
+                'Sequential' { 1 } 'StartJob' { $st.Items } 'ThreadJob' { 5 }
+                default { if ($st.ThrottleNumber) { [int]$st.ThrottleNumber } else { $nCores } }
+            }
+            $st.Items * $perItem / [Math]::Max(1, [Math]::Min($nCores, $conc))
+        }.GetNewClosure()
+        & $add @('', '## 2. CPU script', '', (Get-LoadNote 'Cpu'), '',
+            "$($z.CpuItems) items of ``$($CpuTemplate.Replace('@N@', "$($Calibration.Cpu.Iterations)"))``, calibrated once (in its own child, before the runs) to ~$CpuTargetSeconds s of CPU per item sequentially in a child scope (calibration: $(Format-Number $Calibration.Cpu.SecondsPerItem) CPU s per item). Default throttle of each contender; Start-Job starts all $($z.CpuItems) jobs at once. Start-ThreadJob and Start-Job run the body in a child scope (``& `$body``) like the other rows, so the loop runs at the same speed everywhere. **Ideal s** = items x (sequential median / items) / min(cores, concurrency of the contender), with the sequential row of this run: $(Format-Number ($perItem * 1000) 1) ms per item. **Overhead per item** = (median - ideal) / items. CPU s counts the worker and job processes too.", '')
+        & $add (Write-Table $rows -Ideal $ideal)
+
+        $pbRow = Get-Row $rows 'ProcessBatch'; $pb = Get-RowStat $pbRow
+        $sj = Get-RowStat (Get-Row $rows 'StartJob')
+        $pbOver = ($pb.Seconds - (& $ideal $pbRow $pb)) / $pb.Items
+        $sjOver = ($sj.Seconds - (& $ideal (Get-Row $rows 'StartJob') $sj)) / $sj.Items
+        $ratio = if ($pbOver -le 0) { [double]::PositiveInfinity } else { $sjOver / $pbOver }
+        $measured = if ($pbOver -le 0) {
+            "Start-Job $(Format-Number ($sjOver * 1000) 1) ms; Invoke-ProcessBatch $(Format-Number ($pbOver * 1000) 2) ms (at or below the ideal: no measurable overhead)"
+        }
+        else { "Start-Job $(Format-Number ($sjOver * 1000) 1) ms / Invoke-ProcessBatch $(Format-Number ($pbOver * 1000) 2) ms = $(Format-Ratio $ratio)" }
+        $pass = if ([double]::IsNaN($ratio) -or [double]::IsNaN($sjOver)) { $null } else { $ratio -ge 100 }
+        Add-Target "CPU script ($($z.CpuItems) x ~$CpuTargetSeconds s): per-item **overhead** (median - ideal) / items, Start-Job / Invoke-ProcessBatch (the measure used for this target)" $measured '>= 100x' $pass (Get-RowProblem $pbRow)
+        $wall = $sj.PerItemUs / $pb.PerItemUs
+        Add-Target 'CPU script: plain per-item wall time, Start-Job / Invoke-ProcessBatch (for comparison; includes the compute)' "$(Format-Number ($sj.PerItemUs / 1000) 1) ms / $(Format-Number ($pb.PerItemUs / 1000) 1) ms = $(Format-Ratio $wall)" '>= 100x' $(if ([double]::IsNaN($wall)) { $null } else { $wall -ge 100 }) (Get-RowProblem $pbRow)
+    }
+    if ($Plan.Contains('Alloc')) {
+        $rows = $Plan.Alloc
+        $th = Get-RowStat (Get-Row $rows 'ThreadBatch'); $pr = Get-RowStat (Get-Row $rows 'ProcessBatch'); $seq = Get-RowStat (Get-Row $rows 'Sequential')
+        if ($th.Ok -and $pr.Ok) {
+            $allocSentence = if ($pr.Seconds -le $th.Seconds) {
+                "On the allocation-heavy script ($($z.AllocItems) x ~$AllocTargetSeconds s, -ThrottleLimit 2 both) **processes win**: Invoke-ProcessBatch $(Format-Number $pr.Seconds) s against Invoke-ThreadBatch $(Format-Number $th.Seconds) s, **$(Format-Ratio ($th.Seconds / $pr.Seconds)) faster** (sequential: $(Format-Number $seq.Seconds) s; speedup over sequential: processes $(Format-Ratio ($seq.Seconds / $pr.Seconds)), threads $(Format-Ratio ($seq.Seconds / $th.Seconds)))."
+            }
+            else {
+                "On the allocation-heavy script ($($z.AllocItems) x ~$AllocTargetSeconds s, -ThrottleLimit 2 both) **threads win**: Invoke-ThreadBatch $(Format-Number $th.Seconds) s against Invoke-ProcessBatch $(Format-Number $pr.Seconds) s, **$(Format-Ratio ($pr.Seconds / $th.Seconds)) faster** (sequential: $(Format-Number $seq.Seconds) s; speedup over sequential: threads $(Format-Ratio ($seq.Seconds / $th.Seconds)), processes $(Format-Ratio ($seq.Seconds / $pr.Seconds)))."
+            }
+        }
+        & $add @('', '## 3. Allocation-heavy script: threads and processes side by side', '', (Get-LoadNote 'Alloc'), '',
+            "$($z.AllocItems) items, each building small hashtables, arrays, PSCustomObjects and strings in a loop of $($Calibration.Alloc.Iterations) iterations (calibrated like the CPU script to ~$AllocTargetSeconds CPU s sequentially: $(Format-Number $Calibration.Alloc.SecondsPerItem) s). Both batches at -ThrottleLimit 2: the threads share one process and its garbage-collected heap, each worker process has its own. The process batch's time includes starting its workers.", '',
+            '```powershell', $AllocTemplate.Replace('@N@', "$($Calibration.Alloc.Iterations)"), '```', '')
+        & $add (Write-Table $rows)
+        if ($allocSentence) { & $add @('', $allocSentence) }
+    }
+    if ($Plan.Contains('First')) {
+        $rows = $Plan.First
+        $cold = Get-RowStat (Get-Row $rows 'ColdPwsh')
+        & $add @('', '## 4. Time to the first result', '', (Get-LoadNote 'First'), '',
+            "A batch of $($z.FirstItems) items ``{ `$_ }``: the time from the call to the first output, inside the child (the ``first result s`` column; ``median s`` is the whole batch). The cold ``pwsh`` rows are timed from outside, from the start of the process to its exit, in the same run, interleaved with the other rows. The warm rows ran one small batch of the same contender first (the calling process's JIT); the ``first batch of the session`` row did not (module imported, nothing else). Python's time includes creating the pool.", '',
+            '| contender | throttle | first result s (median) | min-max s | whole batch s | first result / cold pwsh | note |',
+            '| --- | --- | ---: | ---: | ---: | ---: | --- |')
+        foreach ($row in $rows) {
+            $st = Get-RowStat $row
+            $firsts = @($st.Runs | ForEach-Object { if ($row.Kind -eq 'outside') { [double]$_.Seconds } else { Get-Field $_ 'FirstSeconds' } })
+            $f = if ($row.Kind -eq 'outside') { $st.Seconds } else { $st.First }
+            $range = if ($firsts) { "$(Format-Number ($firsts | Measure-Object -Minimum).Minimum)-$(Format-Number ($firsts | Measure-Object -Maximum).Maximum)" } else { 'n/a' }
+            & $add "| $($row.Label.Replace('|', '\|')) | $($st.Throttle) | $(Format-Number $f) | $range | $(Format-Number $st.Seconds) | $(Format-Ratio ($f / $cold.Seconds)) | $(Get-RowNote $row) |"
+        }
+        foreach ($c in 'ProcessBatch', 'ProcessBatchCold') {
+            $row = Get-Row $rows $c; $st = Get-RowStat $row
+            $r = $st.First / $cold.Seconds
+            $what = if ($c -eq 'ProcessBatch') { 'First result of a 10-item batch (after a warm-up batch in the session)' } else { 'First result, first batch of the session (extra)' }
+            Add-Target "$what vs one cold ``pwsh -NoProfile -c 1``" "$(Format-Number $st.First) s / $(Format-Number $cold.Seconds) s = $(Format-Ratio $r)" '<= 1.5x' $(if ([double]::IsNaN($r)) { $null } else { $r -le 1.5 }) (Get-RowProblem $row)
+        }
+    }
+    if ($Plan.Contains('Channel')) {
+        $rows = $Plan.Channel
+        & $add @('', '## 5. Items per second of the channel', '', (Get-LoadNote 'Channel'), '',
+            "-ThrottleLimit 2 (2 workers). ``-Workload IsPrime`` on 1..$(Format-Count $z.ChannelPrime) (compiled work of well under a microsecond per item, so the time is the channel: encoding, frames, pipes, decoding, results) and ``{ `$_ }`` on 1..$(Format-Count $z.ChannelTrivial) with the automatic chunk size and with -ChunkSize $($z.ChannelChunk). ``items/s`` is items / whole batch (the start of the workers included); ``items/s after the first result`` is (outputs - 1) / (last output - first output), the channel alone. The Invoke-ThreadBatch row is the same workload without a process boundary; Python's rows are ``pool.map(..., chunksize=$($z.PythonChunk))``.", '')
+        & $add (Write-Table $rows -Rate)
+        $row = Get-Row $rows 'ProcessBatch'; $st = Get-RowStat $row
+        Add-Target "Trivial items ``{ `$_ }``, 2 workers, automatic chunk size, $(Format-Count $st.Items) items: items/s over the whole batch, start of the workers included (the measure used for this target)" "$(Format-Count $st.ItemsPerSecond) items/s ($(Format-Number $st.Seconds) s)" '>= 20,000 items/s' $(if ([double]::IsNaN($st.ItemsPerSecond)) { $null } else { $st.ItemsPerSecond -ge 20000 }) (Get-RowProblem $row)
+        Add-Target 'Trivial items, same runs: items/s after the first result (the channel alone; extra)' "$(Format-Count $st.SteadyRate) items/s" '>= 20,000 items/s' $(if ([double]::IsNaN($st.SteadyRate)) { $null } else { $st.SteadyRate -ge 20000 }) (Get-RowProblem $row)
+        $row = Get-Row $rows 'ProcessBatchChunk'; $st = Get-RowStat $row
+        Add-Target "Trivial items, 2 workers, -ChunkSize $($z.ChannelChunk): items/s over the whole batch (extra)" "$(Format-Count $st.ItemsPerSecond) items/s ($(Format-Number $st.Seconds) s; after the first result $(Format-Count $st.SteadyRate) items/s)" '>= 20,000 items/s' $(if ([double]::IsNaN($st.ItemsPerSecond)) { $null } else { $st.ItemsPerSecond -ge 20000 }) (Get-RowProblem $row)
+        if ($Plan.Contains('Trivial')) {
+            $row = Get-Row $Plan.Trivial 'ProcessBatch'; $st = Get-RowStat $row
+            Add-Target "Trivial items, 2 workers, automatic chunk size, $(Format-Count $st.Items) items (section 1): items/s over the whole batch (extra)" "$(Format-Count $st.ItemsPerSecond) items/s ($(Format-Number $st.Seconds) s; after the first result $(Format-Count $st.SteadyRate) items/s)" '>= 20,000 items/s' $(if ([double]::IsNaN($st.ItemsPerSecond)) { $null } else { $st.ItemsPerSecond -ge 20000 }) (Get-RowProblem $row)
+        }
+    }
+    if ($Plan.Contains('Primes')) {
+        $rows = $Plan.Primes
+        & $add @('', "## 6. The seed's primes", '', (Get-LoadNote 'Primes'), '',
+            "$SeedPrimes (the seed calls them primes, but 10000129 = 89 x 112361, so 3 of the 4 answers are ``True``; checked for every row). Trial division by the odd numbers up to the square root, about 1,600 divisions per item, so these times are start-up, not computation. The PowerShell rows inside a child are timed around the batch (after a warm-up of the same contender); Python's row inside the interpreter, around the pool (``with ProcessPoolExecutor(max_workers=2)``: creating the pool, the map, the shutdown). The ``from outside`` column and rows include the start of the interpreter: for Python the whole ``python3 _processPool.py``, for the two ``pwsh -c`` rows a fresh pwsh that imports the module and runs one batch, the way one would run the seed's script.", '')
+        & $add (Write-Table $rows)
+        $py = Get-RowStat (Get-Row $rows 'Python')
+        $pb = Get-RowStat (Get-Row $rows 'ProcessBatchWorkload')
+        $ow = Get-RowStat (Get-Row $rows 'OutsideWorkload')
+        & $add @('', "Python, including the interpreter's start (timed from outside): **$(Format-Number $py.Outer) s** (pool alone $(Format-Number $py.Seconds) s). ``pwsh -c`` with Invoke-ProcessBatch -Workload IsPrime from outside: **$(Format-Number $ow.Seconds) s** ($(Format-Ratio ($ow.Seconds / $py.Outer)) Python's); the batch alone inside a warm session: $(Format-Number $pb.Seconds) s ($(Format-Ratio ($pb.Seconds / $py.Seconds)) Python's pool alone).")
+    }
+
+    $header = @(
+        '# Invoke-ProcessBatch benchmark', ''
+        "Written by ``bench/ProcessBatch.ps1`` ($(if ($Quick) { '-Quick: smoke test, 1 repetition, smaller counts' } elseif ($Partial) { "partial run: $($Case -join ', ')" } else { 'full run' }))."
+        '', '| | |', '| --- | --- |'
+        "| date | $($Info.Started) (run took $(Format-Number $Info.Minutes 1) min) |"
+        "| PowerShell | $($Info.PSVersion) ($($Info.OS)) |"
+        "| .NET | $($Info.Framework) |"
+        "| Python | $($Info.PythonVersion) |"
+        "| cores | $($Info.Cores) |"
+        "| load average (1/5/15 min) at start, end | $($Info.StartLoad); $($Info.EndLoad) |"
+        "| repetitions | $Repetitions per contender, medians reported |"
+        $(if (Test-Busy (@($Info.StartLoad, $Info.EndLoad) + @(if ($script:CaseLoad) { $script:CaseLoad.Values }))) { '', '> **The machine was busy during this run** (load average at or above 1.5x the core count): other processes took CPU, so absolute times are inflated; treat ratios with care.' })
+        '', 'Each PowerShell (workload, contender) runs in a fresh `pwsh -NoProfile`; the time is measured inside it around the batch only (module import, item generation and a short warm-up of the same contender on a few items are excluded, unless a row says otherwise). The warm-up only warms the calling process: an Invoke-ProcessBatch call starts its own worker processes, and that start is inside every timed Invoke-ProcessBatch run, as the start of the job processes is inside Start-Job''s and the start of the pool inside Python''s. Every contender''s output goes into the same compiled consumer, which notes the arrival of the first and last output and checks the values. Sequential `ForEach-Object` runs in a child scope per item (`$items | ForEach-Object { & $body }`), and for trivial items also dot-sourced (`& { $items | ForEach-Object $body }`); "vs best sequential" uses the faster. `Start-ThreadJob` and `Start-Job` get one job per item (the item is made `$_`), then `Receive-Job -Wait -AutoRemoveJob`. Progress is silenced in every child. "per item µs" is median seconds / items, so rows with different item counts compare; "vs Invoke-ProcessBatch" divides a row''s per-item cost by Invoke-ProcessBatch''s in the same table (above 1: Invoke-ProcessBatch is cheaper per item). CPU s includes the child''s reaped child processes (workers, jobs). Notes name child processes still alive when a batch returned, and how long after they were gone. The machine is shared and noisy: see min-max.'
+        '', '## Done when (issue 4)', ''
+        '| target | measured | limit | result |', '| --- | --- | --- | --- |'
+    )
+    foreach ($t in $script:DoneWhen) { $header += "| $($t.Target) | $($t.Measured) | $($t.Limit) | **$($t.Result)** |" }
+    if ($allocSentence) { $header += @('', $allocSentence) }
+    ($header + $sections) -join "`n"
+}
+
+#endregion
+
+#region Main
+
+if ($FromRawFile) {
+    $raw = Get-Content -LiteralPath $FromRawFile -Raw | ConvertFrom-Json -AsHashtable
+    $Size = $raw.Size
+    $Quick = [bool]$raw.Quick
+    $Repetitions = $raw.Repetitions
+    $plan = [ordered]@{}
+    foreach ($c in $raw.Plan) {
+        $plan[$c.Case] = @(foreach ($r in $c.Rows) {
+                $row = [pscustomobject]@{ Contender = $r.Contender; Label = $r.Label; Kind = $r.Kind; Spec = $r.Spec; Throttle = $r.Throttle; Expected = [long]$r.Expected; Runs = [System.Collections.Generic.List[hashtable]]::new() }
+                foreach ($run in $r.Runs) { $row.Runs.Add($run) }
+                $row
+            })
+    }
+    $Case = @($plan.Keys)
+    $script:CaseLoad = $raw.CaseLoad
+    $Partial = $Quick -or $Case.Count -lt $AllCases.Count
+    $Cores = [int]$raw.Info.Cores
+    $report = Write-Report $plan $raw.Calibration $raw.Info
+    $dir = Split-Path -Parent $OutFile
+    if ($dir -and -not (Test-Path -LiteralPath $dir)) { $null = New-Item -ItemType Directory -Path $dir -Force }
+    Set-Content -LiteralPath $OutFile -Value $report -Encoding utf8NoBOM
+    Write-Host "Results: $((Resolve-Path -LiteralPath $OutFile).ProviderPath)"
+    return
+}
+
+if ($WaitForQuietMinutes -gt 0 -and (Test-Path -LiteralPath '/proc/loadavg')) {
+    $deadline = (Get-Date).AddMinutes($WaitForQuietMinutes)
+    while ([double]((Get-LoadAverage) -split ' ')[0] -ge $Cores -and (Get-Date) -lt $deadline) {
+        Write-Host "Waiting for a quiet machine (load average $(Get-LoadAverage))..."
+        Start-Sleep -Seconds 20
+    }
+}
+$started = Get-Date
+$startLoad = Get-LoadAverage
+if ($startLoad -ne 'n/a' -and [double]($startLoad -split ' ')[0] -ge $Cores) {
+    Write-Warning "The machine is busy (load average $startLoad on $Cores cores): times and ratios will be distorted."
+}
+$clockAll = [Diagnostics.Stopwatch]::StartNew()
+Write-Host "Invoke-ProcessBatch benchmark: $($Case -join ', '); $Repetitions repetition(s)$(if ($Quick) { ', quick' })"
+
+$pythonVersion = try { ((& $Python --version 2>&1) -join ' ').Trim() } catch { throw "No Python at '$Python' (-Python): $_" }
+$script:ClkTck = 0
+if (-not $IsWindows) { try { $script:ClkTck = [int](& getconf CLK_TCK) } catch { $script:ClkTck = 0 } }
+
+# A private copy of the module, so that a rebuild of out/PSParallel during the run cannot mix builds,
+# and the consumer cmdlet compiled once into the same folder.
+$copyRoot = Join-Path ([IO.Path]::GetTempPath()) ("psparallel-pbench-" + [guid]::NewGuid().ToString('N'))
+$moduleDir = Split-Path -Parent (Resolve-Path -LiteralPath $ModulePath).ProviderPath
+$null = New-Item -ItemType Directory -Path $copyRoot
+Copy-Item -LiteralPath $moduleDir -Destination (Join-Path $copyRoot 'PSParallel') -Recurse
+$script:ModuleCopy = Join-Path $copyRoot (Join-Path 'PSParallel' (Split-Path -Leaf $ModulePath))
+$script:HelperPath = Join-Path $copyRoot 'PSParallelProcessBench.dll'
+Add-Type -TypeDefinition $HelperSource -OutputAssembly $script:HelperPath -OutputType Library
+
+$script:CaseLoad = [ordered]@{}
+try {
+    $calibration = @{ Cpu = @{ Iterations = 0; SecondsPerItem = 0 }; Alloc = @{ Iterations = 0; SecondsPerItem = 0 } }
+    if ('Cpu' -in $Case -or 'Alloc' -in $Case) {
+        Write-Host 'Calibrating the CPU and allocation scripts...'
+        $spec = @{ Kind = 'calibrate'; CpuTemplate = $CpuTemplate; AllocTemplate = $AllocTemplate; CpuSeconds = $CpuTargetSeconds; AllocSeconds = $AllocTargetSeconds; ClkTck = $script:ClkTck }
+        $json = $spec | ConvertTo-Json -Compress -Depth 5
+        $run = Invoke-Timed (Get-PwshCommand) @('-NoProfile', '-NonInteractive', '-File', $ChildScript, '-ModulePath', $script:ModuleCopy, '-Spec', [Convert]::ToBase64String([Text.Encoding]::UTF8.GetBytes($json)))
+        $c = Read-ResultLine $run
+        if (-not $c.Ok) { throw "Calibration failed: $($c.Failure)" }
+        $calibration = @{ Cpu = $c.Cpu; Alloc = $c.Alloc }
+        Write-Host ("  CPU loop: {0} iterations ({1:F3} s); allocation loop: {2} iterations ({3:F3} s)" -f $c.Cpu.Iterations, $c.Cpu.SecondsPerItem, $c.Alloc.Iterations, $c.Alloc.SecondsPerItem)
+    }
+
+    $plan = Get-Plan $calibration
+    foreach ($name in $plan.Keys) {
+        $script:CaseLoad[$name] = Get-LoadAverage
+        for ($rep = 1; $rep -le $Repetitions; $rep++) {
+            foreach ($row in $plan[$name]) {
+                $result = Invoke-Row $row
+                $row.Runs.Add($result)
+                $shown = if ($result.Ok) {
+                    $first = if ($result.ContainsKey('FirstSeconds') -and $null -ne $result.FirstSeconds) { ' (first {0:F3} s)' -f [double]$result.FirstSeconds } else { '' }
+                    ('{0,8:F3} s' -f [double]$result.Seconds) + $first
+                }
+                else { "FAILED: $($result.Failure)" }
+                Write-Host ("[{0,-7} {1}/{2}] {3,-60} {4}" -f $name, $rep, $Repetitions, $(if ($row.Label.Length -gt 60) { $row.Label.Substring(0, 57) + '...' } else { $row.Label }), $shown)
+            }
+        }
+    }
+}
+finally {
+    Remove-Item -LiteralPath $copyRoot -Recurse -Force -ErrorAction SilentlyContinue
+}
+
+$info = @{
+    Started = $started.ToString('yyyy-MM-dd HH:mm', [cultureinfo]::InvariantCulture)
+    Minutes = $clockAll.Elapsed.TotalMinutes
+    PSVersion = "$($PSVersionTable.PSVersion)"; OS = "$($PSVersionTable.OS)"
+    Framework = [Runtime.InteropServices.RuntimeInformation]::FrameworkDescription
+    PythonVersion = $pythonVersion; Cores = $Cores
+    StartLoad = $startLoad; EndLoad = Get-LoadAverage
+}
+
+# The raw measurements first, so that a failure of the report does not lose the run.
+$rawFile = Join-Path $PSScriptRoot '../out/bench/ProcessBatch.raw.json'
+$null = New-Item -ItemType Directory -Force -Path (Split-Path -Parent $rawFile)
+@{
+    Size = $Size; Calibration = $calibration; Quick = [bool]$Quick; Repetitions = $Repetitions
+    CaseLoad = $script:CaseLoad; Info = $info
+    Plan = @(foreach ($k in $plan.Keys) { @{ Case = $k; Rows = @($plan[$k] | Select-Object Contender, Label, Kind, Spec, Throttle, Expected, Runs) } })
+} | ConvertTo-Json -Depth 8 | Set-Content -LiteralPath $rawFile -Encoding utf8NoBOM
+
+$report = Write-Report $plan $calibration $info
+$dir = Split-Path -Parent $OutFile
+if ($dir -and -not (Test-Path -LiteralPath $dir)) { $null = New-Item -ItemType Directory -Path $dir -Force }
+Set-Content -LiteralPath $OutFile -Value $report -Encoding utf8NoBOM
+Write-Host "Results: $((Resolve-Path -LiteralPath $OutFile).ProviderPath)"
+Write-Host ''
+foreach ($t in $script:DoneWhen) { Write-Host "$($t.Result): $($t.Target) -- $($t.Measured)" }
+#endregion

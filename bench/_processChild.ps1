@@ -1,0 +1,220 @@
+<#
+.SYNOPSIS
+One PowerShell measurement of bench/ProcessBatch.ps1, run in a fresh pwsh: one case, one contender.
+
+.DESCRIPTION
+Not a benchmark on its own (the leading '_' keeps build.ps1 Bench from running it). The parent
+passes a specification as Base64-encoded JSON; this script builds the items, warms the contender
+up on a few items (unless the spec says NoWarm), times the batch alone with a Stopwatch (module
+import, item generation and warm-up excluded) and writes one line '##RESULT## {json}' to standard
+output.
+
+The output of every contender goes into the same compiled consumer (Measure-BenchArrival, from
+the helper assembly the parent compiles once), which notes when the first and the last output
+arrived, counts them and sums them (or counts $true), at about a microsecond per output.
+
+After the timed run it waits (untimed, up to 10 s) for the child processes the contender started
+(worker processes, job processes) to end, and reports how many were still alive when the batch
+returned and how long they took to go. The CPU time reported is this process's and its reaped
+children's (/proc/self/stat utime + stime + cutime + cstime), so that worker processes and job
+processes count.
+
+Kinds:
+  script     Sequential | SequentialDot | ProcessBatch | ProcessBatchWorkload | ThreadBatch |
+             ThreadBatchWorkload | ThreadJob | StartJob over items
+  calibrate  iteration counts for the CPU and allocation scripts
+#>
+[CmdletBinding()]
+param(
+    [Parameter(Mandatory)] [string] $ModulePath,
+    [Parameter(Mandatory)] [string] $Spec
+)
+
+Set-StrictMode -Version 3.0
+$ErrorActionPreference = 'Stop'
+$ProgressPreference = 'SilentlyContinue'
+
+$S = [Text.Encoding]::UTF8.GetString([Convert]::FromBase64String($Spec)) | ConvertFrom-Json -AsHashtable
+
+function Write-Result([hashtable] $Result) {
+    '##RESULT## ' + ($Result | ConvertTo-Json -Compress -Depth 5)
+}
+
+# Builds the item array from the spec's PowerShell expression (evaluated in a child scope).
+function New-Items([string] $Expression) {
+    $sb = [scriptblock]::Create($Expression)
+    , [object[]]@(& $sb)
+}
+
+# CPU seconds of this process and of its children that have ended (Linux); elsewhere this process only.
+function Get-CpuSeconds {
+    if ($S.ContainsKey('ClkTck') -and [int]$S.ClkTck -gt 0 -and (Test-Path -LiteralPath '/proc/self/stat')) {
+        $stat = [IO.File]::ReadAllText('/proc/self/stat')
+        $f = $stat.Substring($stat.LastIndexOf(')') + 2).Split(' ')
+        # Fields 14-17 of stat(5) (utime, stime, cutime, cstime); $f[0] is field 3.
+        return ([double]$f[11] + [double]$f[12] + [double]$f[13] + [double]$f[14]) / [int]$S.ClkTck
+    }
+    [Diagnostics.Process]::GetCurrentProcess().TotalProcessorTime.TotalSeconds
+}
+
+# Process ids of the live (not zombie) children of this process (Linux); elsewhere through Get-Process.
+function Get-ChildPids {
+    if (Test-Path -LiteralPath '/proc/self/stat') {
+        foreach ($dir in [IO.Directory]::EnumerateDirectories('/proc')) {
+            $name = [IO.Path]::GetFileName($dir)
+            if ($name -notmatch '^\d+$') { continue }
+            try { $stat = [IO.File]::ReadAllText("$dir/stat") } catch { continue }
+            $f = $stat.Substring($stat.LastIndexOf(')') + 2).Split(' ')
+            if ($f[0] -ne 'Z' -and [int]$f[1] -eq $PID) { [int]$name }
+        }
+        return
+    }
+    Get-Process | Where-Object { $_.Parent -and $_.Parent.Id -eq $PID } | ForEach-Object Id
+}
+
+#region Script contenders
+
+# Runs one contender over the items, writing its output. Called for warm-up and for the timed run.
+function Invoke-Contender {
+    param([string] $Contender, [object[]] $Items, [scriptblock] $Body, [string] $Workload, [int] $Throttle, [int] $ChunkSize)
+    $p = @{}
+    if ($Throttle -gt 0) { $p.ThrottleLimit = $Throttle }
+    $pb = @{} + $p
+    if ($ChunkSize -gt 0) { $pb.ChunkSize = $ChunkSize }
+    $script:BatchSummary = $null
+    switch ($Contender) {
+        # Sequential ForEach-Object, each item's body in its own child scope, as the batches run their items.
+        'Sequential' { $Items | ForEach-Object { & $Body } }
+        # Sequential ForEach-Object inside a child scope: the body is dot-sourced into that one scope.
+        'SequentialDot' { & { $Items | ForEach-Object $Body } }
+        'ProcessBatch' { $Items | Invoke-ProcessBatch $Body @pb -SummaryVariable sum; $script:BatchSummary = $sum }
+        'ProcessBatchWorkload' { $Items | Invoke-ProcessBatch -Workload $Workload @pb -SummaryVariable sum; $script:BatchSummary = $sum }
+        'ThreadBatch' { $Items | Invoke-ThreadBatch $Body @pb -SummaryVariable sum; $script:BatchSummary = $sum }
+        'ThreadBatchWorkload' { $Items | Invoke-ThreadBatch -Workload $Workload @pb -SummaryVariable sum; $script:BatchSummary = $sum }
+        'ThreadJob' {
+            # Start-ThreadJob does not bind $_: the item comes as an argument and is made $_; the
+            # body runs in a child scope (& $b), like the sequential rows and the batches.
+            $jobBody = [scriptblock]::Create("param(`$__item) `$__b = {`n$Body`n}; foreach (`$_ in @(`$__item)) { & `$__b }")
+            $jobs = foreach ($x in $Items) { Start-ThreadJob -ScriptBlock $jobBody -ArgumentList $x @p }
+            $jobs | Receive-Job -Wait -AutoRemoveJob
+        }
+        'StartJob' {
+            # One background job (one pwsh process) per item, as Start-Job is usually used; no throttle.
+            $jobBody = [scriptblock]::Create("param(`$__item) `$__b = {`n$Body`n}; foreach (`$_ in @(`$__item)) { & `$__b }")
+            $jobs = foreach ($x in $Items) { Start-Job -ScriptBlock $jobBody -ArgumentList $x }
+            $jobs | Receive-Job -Wait -AutoRemoveJob
+        }
+        default { throw "Unknown contender '$Contender'." }
+    }
+}
+
+function Invoke-ScriptKind {
+    Import-Module $S.HelperPath
+    $items = New-Items $S.Items
+    $body = [scriptblock]::Create($S.Body)
+    $throttle = [int]$S.Throttle
+    $chunk = [int]$S.ChunkSize
+    $workload = [string]$S.Workload
+    if ($S.Contender -eq 'ThreadJob') { Import-Module Microsoft.PowerShell.ThreadJob }
+    $clock = [Diagnostics.Stopwatch]::new()
+
+    # Warm-up: the same contender on a few items (JIT, command discovery, autoloading), so that the
+    # timed run measures the batch rather than first-call costs of this process. A process batch
+    # still starts its own worker processes in the timed run: every batch has its own pool.
+    if (-not $S.NoWarm) {
+        $warmItems = New-Items $S.WarmItems
+        $null = Invoke-Contender -Contender $S.Contender -Items $warmItems -Body ([scriptblock]::Create($S.WarmBody)) -Workload $workload -Throttle $throttle -ChunkSize $chunk |
+            Measure-BenchArrival -Clock $clock
+        $deadline = [DateTime]::UtcNow.AddSeconds(10)
+        while (@(Get-ChildPids).Count -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 20 }
+    }
+    [GC]::Collect(); [GC]::WaitForPendingFinalizers()
+
+    $Error.Clear()
+    $cpu0 = Get-CpuSeconds
+    $clock.Restart()
+    $arrival = Invoke-Contender -Contender $S.Contender -Items $items -Body $body -Workload $workload -Throttle $throttle -ChunkSize $chunk |
+        Measure-BenchArrival -Clock $clock
+    $elapsed = $clock.Elapsed.TotalSeconds
+    $errors = @($Error)
+
+    # Untimed: the processes the batch leaves behind, and how long they take to end.
+    $left = @(Get-ChildPids).Count
+    $linger = 0.0
+    if ($left) {
+        $wait = [Diagnostics.Stopwatch]::StartNew()
+        while (@(Get-ChildPids).Count -and $wait.Elapsed.TotalSeconds -lt 10) { Start-Sleep -Milliseconds 20 }
+        $linger = $wait.Elapsed.TotalSeconds
+    }
+    $stillAlive = @(Get-ChildPids).Count
+    $cpu = (Get-CpuSeconds) - $cpu0
+
+    $check = switch ($S.Check) {
+        'sum' { $arrival.Sum }
+        'true' { $arrival.Trues }
+        default { $null }
+    }
+    $summary = $script:BatchSummary
+    @{
+        Seconds = $elapsed; CpuSeconds = $cpu; Items = $items.Count; Outputs = $arrival.Count
+        FirstSeconds = $arrival.FirstSeconds; LastSeconds = $arrival.LastSeconds
+        Errors = $errors.Count; FirstError = $(if ($errors.Count) { "$($errors[-1])" } else { $null })
+        Check = $check
+        Succeeded = $(if ($summary) { $summary.Succeeded } else { $null })
+        ThrottleLimit = $(if ($summary) { $summary.ThrottleLimit } else { $null })
+        LeftAtReturn = $left; LingerSeconds = $linger; StillAlive = $stillAlive
+    }
+}
+
+#endregion
+
+#region Calibration of the CPU and allocation scripts
+
+# Iterations that make one item take about TargetSeconds when run sequentially in a child scope
+# (ForEach-Object { & $body }, as the Sequential contender and the batches run items). Measured in
+# CPU time of this process, not wall time, so that a busy machine does not shrink the items.
+function Find-Iterations([string] $Template, [double] $TargetSeconds) {
+    $k = 50000
+    $perIteration = 0
+    $t = 0
+    $own = { [Diagnostics.Process]::GetCurrentProcess().TotalProcessorTime.TotalSeconds }
+    for ($round = 0; $round -lt 6; $round++) {
+        $sb = [scriptblock]::Create($Template.Replace('@N@', "$k"))
+        $null = 1 | ForEach-Object { & $sb }
+        $times = foreach ($i in 1..3) {
+            $cpu0 = & $own
+            $null = 1 | ForEach-Object { & $sb }
+            (& $own) - $cpu0
+        }
+        $t = ($times | Sort-Object)[1]
+        $perIteration = $t / $k
+        if ([Math]::Abs($t - $TargetSeconds) / $TargetSeconds -lt 0.08) { break }
+        $k = [int][Math]::Max(1000, $TargetSeconds / $perIteration)
+    }
+    @{ Iterations = $k; SecondsPerItem = $perIteration * $k }
+}
+
+function Invoke-CalibrateKind {
+    @{
+        Cpu = Find-Iterations $S.CpuTemplate ([double]$S.CpuSeconds)
+        Alloc = Find-Iterations $S.AllocTemplate ([double]$S.AllocSeconds)
+    }
+}
+
+#endregion
+
+try {
+    Import-Module $ModulePath
+    $result = switch ($S.Kind) {
+        'script' { Invoke-ScriptKind }
+        'calibrate' { Invoke-CalibrateKind }
+        default { throw "Unknown kind '$($S.Kind)'." }
+    }
+    $result.Ok = $true
+    $result.PSVersion = "$($PSVersionTable.PSVersion)"
+    Write-Result $result
+}
+catch {
+    Write-Result @{ Ok = $false; Failure = "$_ ($($_.InvocationInfo.PositionMessage -replace '\s+', ' '))" }
+    exit 1
+}
