@@ -153,7 +153,7 @@ internal static class ProtocolAssert
         yield return new HelloMessage(HelloMessage.CurrentVersion, 4242);
         yield return new SetupMessage(
             "param($x) $_ * 2",
-            "/opt/work/My.Workloads.dll",
+            "/opt/workloads/My.Workloads.dll",
             "My.Workloads.Doubler",
             new Dictionary<string, byte[]> { ["limit"] = ValueCodec.Encode(10), ["__using_table"] = ValueCodec.Encode(table) },
             new Dictionary<string, string> { ["Get-Double"] = "param($n) $n * 2", ["Empty"] = "" },
