@@ -581,6 +581,18 @@ function Test-Busy([string[]] $Loads) {
     $false
 }
 
+# Machine paths out of the report (it is committed): the repository, the temporary module copy,
+# $PSHOME and the home folder, wherever an error message quoted them.
+function Hide-Path([string] $Text) {
+    $repo = [IO.Path]::GetFullPath((Join-Path $PSScriptRoot '..')).TrimEnd('/', '\')
+    $Text = $Text.Replace($repo + [IO.Path]::DirectorySeparatorChar, '').Replace($repo, '.')
+    $Text = $Text -replace '[^\s''"`(]*psparallel-pbench-[0-9a-f]{32}', '<temp>'
+    $Text = $Text.Replace($PSHOME.TrimEnd('/', '\'), '$PSHOME')
+    $homeDir = [Environment]::GetFolderPath('UserProfile')
+    if ($homeDir -and $homeDir.Length -gt 1) { $Text = $Text.Replace($homeDir, '~') }
+    $Text
+}
+
 function Write-Report($Plan, [hashtable] $Calibration, [hashtable] $Info) {
     $z = $Size
     $sections = [System.Collections.Generic.List[string]]::new()
@@ -703,14 +715,15 @@ function Write-Report($Plan, [hashtable] $Calibration, [hashtable] $Info) {
         "| cores | $($Info.Cores) |"
         "| load average (1/5/15 min) at start, end | $($Info.StartLoad); $($Info.EndLoad) |"
         "| repetitions | $Repetitions per contender, medians reported |"
-        $(if (Test-Busy (@($Info.StartLoad, $Info.EndLoad) + @(if ($script:CaseLoad) { $script:CaseLoad.Values }))) { '', '> **The machine was busy during this run** (load average at or above 1.5x the core count): other processes took CPU, so absolute times are inflated; treat ratios with care.' })
+        $(if (Test-Busy @($Info.StartLoad)) { '', '> **The machine was busy when this run started** (1-minute load average at or above 1.5x the core count): other processes took CPU, so absolute times are inflated; treat ratios with care.' })
+        '', 'The load averages given per workload count this benchmark''s own processes too: Start-Job starts one pwsh per item at once (16 for the CPU script), which alone drives the 1-minute load average above 10 on 2 cores; so they are an upper bound on other work on the machine, not a measure of it.'
         '', 'Each PowerShell (workload, contender) runs in a fresh `pwsh -NoProfile`; the time is measured inside it around the batch only (module import, item generation and a short warm-up of the same contender on a few items are excluded, unless a row says otherwise). The warm-up only warms the calling process: an Invoke-ProcessBatch call starts its own worker processes, and that start is inside every timed Invoke-ProcessBatch run, as the start of the job processes is inside Start-Job''s and the start of the pool inside Python''s. Every contender''s output goes into the same compiled consumer, which notes the arrival of the first and last output and checks the values. Sequential `ForEach-Object` runs in a child scope per item (`$items | ForEach-Object { & $body }`), and for trivial items also dot-sourced (`& { $items | ForEach-Object $body }`); "vs best sequential" uses the faster. `Start-ThreadJob` and `Start-Job` get one job per item (the item is made `$_`), then `Receive-Job -Wait -AutoRemoveJob`. Progress is silenced in every child. "per item µs" is median seconds / items, so rows with different item counts compare; "vs Invoke-ProcessBatch" divides a row''s per-item cost by Invoke-ProcessBatch''s in the same table (above 1: Invoke-ProcessBatch is cheaper per item). CPU s includes the child''s reaped child processes (workers, jobs). Notes name child processes still alive when a batch returned, and how long after they were gone. The machine is shared and noisy: see min-max.'
         '', '## Done when (issue 4)', ''
         '| target | measured | limit | result |', '| --- | --- | --- | --- |'
     )
     foreach ($t in $script:DoneWhen) { $header += "| $($t.Target) | $($t.Measured) | $($t.Limit) | **$($t.Result)** |" }
     if ($allocSentence) { $header += @('', $allocSentence) }
-    ($header + $sections) -join "`n"
+    Hide-Path (($header + $sections) -join "`n")
 }
 
 #endregion

@@ -215,6 +215,7 @@ try {
     Write-Result $result
 }
 catch {
-    Write-Result @{ Ok = $false; Failure = "$_ ($($_.InvocationInfo.PositionMessage -replace '\s+', ' '))" }
+    # No paths in the message: it ends up in the committed report.
+    Write-Result @{ Ok = $false; Failure = "$_ (line $($_.InvocationInfo.ScriptLineNumber) of $([IO.Path]::GetFileName($_.InvocationInfo.ScriptName)))" }
     exit 1
 }
