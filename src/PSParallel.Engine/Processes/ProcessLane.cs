@@ -36,6 +36,8 @@ internal sealed class ProcessLane : ILane
 
     public double CpuSeconds() => _worker.CpuSeconds();
 
+    public long WorkingSetBytes() => _worker.WorkingSetBytes();
+
     /// <summary>Starts a worker and sets it up; <paramref name="retired"/> gets its CPU seconds when it ends.</summary>
     public static async Task<ProcessLane> StartAsync(WorkerCommand command, SetupMessage setup, Action<ProcessLane, double> retired)
     {

@@ -52,6 +52,21 @@ internal sealed class WorkerProcess : IDisposable
         }
     }
 
+    /// <summary>The worker's working set now (0 once it has exited).</summary>
+    public long WorkingSetBytes()
+    {
+        try
+        {
+            if (_process.HasExited) return 0;
+            _process.Refresh();
+            return _process.WorkingSet64;
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or System.ComponentModel.Win32Exception)
+        {
+            return 0;
+        }
+    }
+
     /// <summary>"worker process 123 exited with code 3" (waits briefly for the exit), plus its last stderr line.</summary>
     public string DescribeEnd()
     {

@@ -37,6 +37,9 @@ public static class WorkloadCatalog
         return type;
     }
 
+    /// <summary>The built-in name of a workload type, or null for one of the caller's own.</summary>
+    public static string? BuiltInName(Type type) => BuiltIns.FirstOrDefault(b => b.Value == type).Key;
+
     public static bool IsWorkload(Type type) =>
         typeof(IWorkload).IsAssignableFrom(type) || typeof(IAsyncWorkload).IsAssignableFrom(type);
 

@@ -1,4 +1,3 @@
-using System.Collections;
 using System.Management.Automation;
 using PSParallel.Engine;
 
@@ -8,25 +7,10 @@ namespace PSParallel.Commands;
 /// The parameters and life cycle every batch cmdlet shares. It binds, builds the plan and hands
 /// each item to the engine; a subclass only says which executor runs the items.
 /// </summary>
-public abstract class BatchCommandBase : PSCmdlet, IDisposable
+public abstract class BatchCommandBase : WorkCommandBase, IDisposable
 {
-    protected const string ScriptBlockSet = "ScriptBlock";
-    protected const string WorkloadSet = "Workload";
-
     private BatchRunner? _runner;
     private bool _summaryStored;
-
-    [Parameter(Mandatory = true, Position = 0, ParameterSetName = ScriptBlockSet)]
-    [ScriptBlockTransformation]
-    public ScriptBlock ScriptBlock { get; set; } = null!;
-
-    [Parameter(Mandatory = true, ParameterSetName = WorkloadSet)]
-    [ArgumentCompleter(typeof(WorkloadNameCompleter))]
-    [ValidateNotNull]
-    public object Workload { get; set; } = null!;
-
-    [Parameter(ValueFromPipeline = true)]
-    public PSObject? InputObject { get; set; }
 
     [Parameter]
     [ValidateRange(1, int.MaxValue)]
@@ -39,17 +23,6 @@ public abstract class BatchCommandBase : PSCmdlet, IDisposable
     [Parameter]
     [ValidatePositiveSeconds]
     public double ItemTimeoutSeconds { get; set; }
-
-    [Parameter(ParameterSetName = ScriptBlockSet)]
-    public IDictionary? Variable { get; set; }
-
-    [Parameter(ParameterSetName = ScriptBlockSet)]
-    [ValidateNotNullOrEmpty]
-    public string[]? Function { get; set; }
-
-    [Parameter(ParameterSetName = ScriptBlockSet)]
-    [ValidateNotNullOrEmpty]
-    public string[]? Module { get; set; }
 
     [Parameter]
     public SwitchParameter Ordered { get; set; }
@@ -83,11 +56,6 @@ public abstract class BatchCommandBase : PSCmdlet, IDisposable
 
     protected int EffectiveThrottleLimit => ThrottleLimit > 0 ? ThrottleLimit : DefaultThrottleLimit;
 
-    protected bool UsesWorkload => ParameterSetName == WorkloadSet;
-
-    /// <summary>The caller's session as the item script needs it ($using:, -Variable, -Function...).</summary>
-    protected RunspaceSetup CreateRunspaceSetup() => CallerContext.CreateSetup(this, ScriptBlock, Variable, Function, Module);
-
     protected override void BeginProcessing()
     {
         try
@@ -115,7 +83,7 @@ public abstract class BatchCommandBase : PSCmdlet, IDisposable
     protected override void ProcessRecord()
     {
         // Without pipeline input or -InputObject there is nothing to run.
-        if (!MyInvocation.ExpectingInput && !MyInvocation.BoundParameters.ContainsKey(nameof(InputObject))) return;
+        if (!HasInput) return;
         RunGuarded(() => _runner!.Add(InputObject));
     }
 

@@ -29,14 +29,5 @@ public sealed class InvokeProcessBatchCommand : BatchCommandBase
 
     protected override int MaxChunkSize => 256;
 
-    protected override IExecutor CreateExecutor()
-    {
-        var setup = UsesWorkload
-            ? ProcessExecutor.ForWorkload(WorkloadCatalog.Resolve(Workload))
-            : ProcessExecutor.ForScript(CreateRunspaceSetup());
-        var command = new WorkerCommand(PowerShellPath, Path.Combine(ModuleFolder, "PSParallel.psd1"));
-        return new ProcessExecutor(command, setup, MaxItemsPerProcess);
-    }
-
-    private static string ModuleFolder => Path.GetDirectoryName(typeof(InvokeProcessBatchCommand).Assembly.Location)!;
+    protected override IExecutor CreateExecutor() => CreateRecipe(PowerShellPath).CreateProcessExecutor(MaxItemsPerProcess);
 }

@@ -14,7 +14,5 @@ public sealed class InvokeThreadBatchCommand : BatchCommandBase
 
     protected override int DefaultThrottleLimit => BatchOptions.DefaultThreadThrottle;
 
-    protected override IExecutor CreateExecutor() => UsesWorkload
-        ? new WorkloadExecutor(WorkloadCatalog.Resolve(Workload), EffectiveThrottleLimit)
-        : new RunspaceExecutor(CreateRunspaceSetup(), UseNewRunspace);
+    protected override IExecutor CreateExecutor() => CreateRecipe().CreateThreadExecutor(EffectiveThrottleLimit, UseNewRunspace);
 }

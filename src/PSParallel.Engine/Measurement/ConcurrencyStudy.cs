@@ -1,0 +1,72 @@
+namespace PSParallel.Engine;
+
+/// <summary>What a measurement tries: which models, how far up the degrees go, how big the real job is.</summary>
+public sealed class StudyOptions
+{
+    public required IReadOnlyList<string> Models { get; init; }
+    public required int MaxThrottleLimit { get; init; }
+    public required long TotalItems { get; init; }
+}
+
+/// <summary>
+/// Runs the trials of one measurement in order: sequential first (the baseline and the work's
+/// processor share), then threads and processes up their degree ladders. Start-up is part of every
+/// pool trial and measured apart, so the projection counts it once.
+/// </summary>
+public sealed class ConcurrencyStudy
+{
+    private readonly WorkRecipe _recipe;
+    private readonly IReadOnlyList<object?> _sample;
+    private readonly StudyOptions _options;
+
+    public ConcurrencyStudy(WorkRecipe recipe, IReadOnlyList<object?> sample, StudyOptions options)
+    {
+        _recipe = recipe;
+        _sample = sample;
+        _options = options;
+    }
+
+    /// <summary>Runs every trial; <paramref name="progress"/> hears which one starts next.</summary>
+    public IReadOnlyList<TrialMeasurement> Run(Action<string> progress, Action<string> warn, CancellationToken token)
+    {
+        var runner = new TrialRunner(_recipe, _sample, token);
+        var trials = new List<TrialMeasurement>();
+        int cores = Environment.ProcessorCount;
+        if (_options.Models.Contains(Models.Sequential))
+        {
+            progress("sequential");
+            trials.Add(runner.RunSequential());
+        }
+        if (_options.Models.Contains(Models.Thread))
+            Climb(Models.Thread, new DegreeLadder(cores, Math.Min(_options.MaxThrottleLimit, _sample.Count)), runner, trials, progress);
+        if (_options.Models.Contains(Models.Process))
+        {
+            // Every worker is a whole pwsh: past twice the cores they cost more to start than they add.
+            var ladder = new DegreeLadder(cores, Math.Min(Math.Min(_options.MaxThrottleLimit, _sample.Count), 2 * cores));
+            try
+            {
+                Climb(Models.Process, ladder, runner, trials, progress);
+            }
+            catch (Exception ex) when (ex is BatchFaultedException or ScriptSetupException && trials.Count > 0)
+            {
+                warn($"The Process trials were skipped: {ex.Message}");
+            }
+        }
+        foreach (var failed in trials.Where(t => t.Failed > 0))
+            warn($"{failed.Failed} of {failed.Items} sample items failed in the {failed.Model} trial at {failed.ThrottleLimit}, " +
+                 $"so its timing may not be the job's. First error: {failed.FirstError}");
+        return trials;
+    }
+
+    /// <summary>Tries the ladder's degrees; each is judged by its rate over the whole job, start-up included.</summary>
+    private void Climb(string model, DegreeLadder ladder, TrialRunner runner, List<TrialMeasurement> trials, Action<string> progress)
+    {
+        while (ladder.Next is { } degree)
+        {
+            progress($"{model.ToLowerInvariant()}s at {degree}");
+            var trial = runner.RunPool(model, degree);
+            trials.Add(trial);
+            ladder.Record(_options.TotalItems / trial.Project(_options.TotalItems).TotalSeconds);
+        }
+    }
+}

@@ -1,0 +1,56 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+
+namespace PSParallel.Engine;
+
+/// <summary>
+/// Wraps an executor so a trial can open its lanes before the clock starts: the lanes are opened
+/// all at once (the start-up, measured on its own) and handed to the batch as it asks for lanes.
+/// A lane the batch never asks for is closed with the executor.
+/// </summary>
+internal sealed class PreparedExecutor : IExecutor
+{
+    private readonly IExecutor _inner;
+    private readonly ConcurrentQueue<ILane> _opened = new();
+
+    public PreparedExecutor(IExecutor inner) => _inner = inner;
+
+    public string Model => _inner.Model;
+    public int MaxItemsPerLane => _inner.MaxItemsPerLane;
+    public bool SupportsChunks => _inner.SupportsChunks;
+
+    /// <summary>Opens <paramref name="lanes"/> lanes in parallel and returns how long that took.</summary>
+    public TimeSpan Prepare(int lanes, CancellationToken token)
+    {
+        var clock = Stopwatch.StartNew();
+        var opening = Enumerable.Range(0, lanes).Select(_ => _inner.CreateLaneAsync(token)).ToArray();
+        try
+        {
+            Task.WaitAll(opening, token);
+        }
+        catch (AggregateException failed) when (failed.InnerExceptions.All(e => e is LaneFailedException))
+        {
+            // A worker that broke while starting is not set-up trouble: the batch opens another.
+        }
+        catch (AggregateException failed)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failed.InnerExceptions.First(e => e is not LaneFailedException));
+        }
+        finally
+        {
+            foreach (var lane in opening.Where(t => t.IsCompletedSuccessfully)) _opened.Enqueue(lane.Result);
+        }
+        return clock.Elapsed;
+    }
+
+    public Task<ILane> CreateLaneAsync(CancellationToken token) =>
+        _opened.TryDequeue(out var lane) ? Task.FromResult(lane) : _inner.CreateLaneAsync(token);
+
+    public double CpuSeconds() => _inner.CpuSeconds();
+
+    public void Dispose()
+    {
+        while (_opened.TryDequeue(out var lane)) lane.Dispose();
+        _inner.Dispose();
+    }
+}

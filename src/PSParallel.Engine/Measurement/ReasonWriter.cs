@@ -1,0 +1,60 @@
+using System.Globalization;
+
+namespace PSParallel.Engine;
+
+/// <summary>Says in one plain sentence, with the numbers, why the chosen model was chosen.</summary>
+public static class ReasonWriter
+{
+    public static string Write(ModelChooser choice, long totalItems, double cpuUtilization)
+    {
+        var chosen = choice.Chosen;
+        var projected = choice.Projected;
+        string trial = chosen.Model == Models.Sequential
+            ? $"Sequential finished {chosen.Items} items in {Seconds(chosen.Duration)}"
+            : $"{Plural(chosen.Model)} at {chosen.ThrottleLimit} finished {chosen.Items} items in {Seconds(chosen.Duration)}" +
+              (chosen.Startup.TotalSeconds >= 0.05 ? $" ({Seconds(chosen.Startup)} of it starting up)" : "");
+        return $"{trial}; {Comparison(choice, totalItems, projected)}; {WorkShare(cpuUtilization)}.";
+    }
+
+    private static string Comparison(ModelChooser choice, long totalItems, IReadOnlyDictionary<string, TimeSpan> projected)
+    {
+        var chosen = choice.Chosen;
+        string job = $"all {totalItems} items";
+        if (choice.Fastest != chosen)
+        {
+            double gain = 1 - projected[choice.Fastest.Model].TotalSeconds / projected[chosen.Model].TotalSeconds;
+            return $"{Lower(Plural(choice.Fastest.Model))} at {choice.Fastest.ThrottleLimit} are projected only {Percent(gain)} faster on {job}, " +
+                   "too little to pay for the more complex model";
+        }
+        if (chosen.Model == Models.Sequential)
+        {
+            var next = choice.BestPerModel.Where(t => t != chosen).OrderBy(t => projected[t.Model]).FirstOrDefault();
+            return next is null
+                ? $"{job} are projected to take {Seconds(projected[chosen.Model])}"
+                : $"{Lower(Plural(next.Model))} at {next.ThrottleLimit} would take {Ratio(projected[next.Model] / projected[chosen.Model])} as long on {job}, because handing items over costs more than it saves";
+        }
+        return projected.TryGetValue(Models.Sequential, out var sequential)
+            ? $"{job} are projected to take {Seconds(projected[chosen.Model])}, {Ratio(sequential / projected[chosen.Model])} faster than sequential"
+            : $"{job} are projected to take {Seconds(projected[chosen.Model])}, the fastest of the models tried";
+    }
+
+    private static string WorkShare(double cpuUtilization) => cpuUtilization >= 0.5
+        ? $"the work computes {Percent(cpuUtilization)} of its time"
+        : $"the work waits {Percent(1 - cpuUtilization)} of its time";
+
+    private static string Plural(string model) => model switch
+    {
+        Models.Thread => "Threads",
+        Models.Process => "Processes",
+        _ => model,
+    };
+
+    private static string Lower(string text) => text.ToLowerInvariant();
+
+    private static string Percent(double share) => (share * 100).ToString("0", CultureInfo.InvariantCulture) + "%";
+
+    private static string Ratio(double ratio) => ratio.ToString(ratio >= 10 ? "0" : "0.0", CultureInfo.InvariantCulture) + "×";
+
+    internal static string Seconds(TimeSpan time) =>
+        time.TotalSeconds.ToString(time.TotalSeconds >= 10 ? "0.0" : time.TotalSeconds >= 0.1 ? "0.00" : "0.000", CultureInfo.InvariantCulture) + " s";
+}

@@ -1,0 +1,31 @@
+using System.Collections.Specialized;
+
+namespace PSParallel.Engine;
+
+/// <summary>Turns the trials of a measurement into the ConcurrencyReport the caller sees.</summary>
+public static class ReportBuilder
+{
+    public static ConcurrencyReport Build(IReadOnlyList<TrialMeasurement> trials, JobText job, long totalItems,
+        int sampleSize, string powerShellVersion)
+    {
+        var choice = new ModelChooser(trials, totalItems);
+        double utilization = WorkClassifier.Utilization(trials);
+        var sequential = trials.FirstOrDefault(t => t.Model == Models.Sequential)?.Duration ?? TimeSpan.Zero;
+        var projected = new OrderedDictionary(StringComparer.OrdinalIgnoreCase);
+        foreach (var (model, time) in choice.Projected) projected[model] = time;
+        var chosen = choice.Chosen;
+        return new ConcurrencyReport(
+            chosen.Model,
+            chosen.ThrottleLimit,
+            ReasonWriter.Write(choice, totalItems, utilization),
+            WorkClassifier.Classify(utilization),
+            Math.Round(utilization, 3),
+            trials.Select(t => t.ToTrial(sequential)).ToArray(),
+            projected,
+            CommandLineWriter.Write(job, chosen.Model, chosen.ThrottleLimit),
+            totalItems,
+            sampleSize,
+            Environment.ProcessorCount,
+            powerShellVersion);
+    }
+}

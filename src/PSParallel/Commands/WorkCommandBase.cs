@@ -1,0 +1,57 @@
+using System.Collections;
+using System.Management.Automation;
+using PSParallel.Engine;
+
+namespace PSParallel.Commands;
+
+/// <summary>
+/// The parameters that say what to run (a script block with its -Variable, -Function and -Module, or
+/// a compiled workload) and the input, shared by every cmdlet of the module.
+/// </summary>
+public abstract class WorkCommandBase : PSCmdlet
+{
+    protected const string ScriptBlockSet = "ScriptBlock";
+    protected const string WorkloadSet = "Workload";
+
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = ScriptBlockSet)]
+    [ScriptBlockTransformation]
+    public ScriptBlock ScriptBlock { get; set; } = null!;
+
+    [Parameter(Mandatory = true, ParameterSetName = WorkloadSet)]
+    [ArgumentCompleter(typeof(WorkloadNameCompleter))]
+    [ValidateNotNull]
+    public object Workload { get; set; } = null!;
+
+    [Parameter(ValueFromPipeline = true)]
+    public PSObject? InputObject { get; set; }
+
+    [Parameter(ParameterSetName = ScriptBlockSet)]
+    public IDictionary? Variable { get; set; }
+
+    [Parameter(ParameterSetName = ScriptBlockSet)]
+    [ValidateNotNullOrEmpty]
+    public string[]? Function { get; set; }
+
+    [Parameter(ParameterSetName = ScriptBlockSet)]
+    [ValidateNotNullOrEmpty]
+    public string[]? Module { get; set; }
+
+    protected bool UsesWorkload => ParameterSetName == WorkloadSet;
+
+    /// <summary>Whether this ProcessRecord call carries an item (not just a call without input).</summary>
+    protected bool HasInput => MyInvocation.ExpectingInput || MyInvocation.BoundParameters.ContainsKey(nameof(InputObject));
+
+    /// <summary>
+    /// The work, ready for either executor: the script with $using: captured from the caller now, or
+    /// the resolved workload type. Throws <see cref="ScriptSetupException"/> on bad input.
+    /// </summary>
+    protected WorkRecipe CreateRecipe(string? powerShellPath = null)
+    {
+        var worker = () => new WorkerCommand(powerShellPath, Path.Combine(ModuleFolder, "PSParallel.psd1"));
+        return UsesWorkload
+            ? WorkRecipe.ForWorkload(WorkloadCatalog.Resolve(Workload), worker)
+            : WorkRecipe.ForScript(CallerContext.CreateSetup(this, ScriptBlock, Variable, Function, Module), worker);
+    }
+
+    private static string ModuleFolder => Path.GetDirectoryName(typeof(WorkCommandBase).Assembly.Location)!;
+}
