@@ -53,7 +53,7 @@ public sealed class ConcurrencyStudy
             }
         }
         foreach (var failed in trials.Where(t => t.Failed > 0))
-            warn($"{failed.Failed} of {failed.Items} sample items failed in the {failed.Model} trial at {failed.ThrottleLimit}, " +
+            warn($"{failed.Failed} of {_sample.Count} sample items failed in the {failed.Model} trial at {failed.ThrottleLimit}, " +
                  $"so its timing may not be the job's. First error: {failed.FirstError}");
         return trials;
     }

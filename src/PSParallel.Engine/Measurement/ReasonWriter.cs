@@ -55,6 +55,11 @@ public static class ReasonWriter
 
     private static string Ratio(double ratio) => ratio.ToString(ratio >= 10 ? "0" : "0.0", CultureInfo.InvariantCulture) + "×";
 
-    internal static string Seconds(TimeSpan time) =>
-        time.TotalSeconds.ToString(time.TotalSeconds >= 10 ? "0.0" : time.TotalSeconds >= 0.1 ? "0.00" : "0.000", CultureInfo.InvariantCulture) + " s";
+    /// <summary>Seconds with three significant digits or so: "12.3 s", "0.21 s", "0.0042 s".</summary>
+    internal static string Seconds(TimeSpan time)
+    {
+        double seconds = time.TotalSeconds;
+        string format = seconds >= 10 ? "0.0" : seconds >= 0.1 ? "0.00" : seconds >= 0.01 ? "0.000" : "0.0000";
+        return seconds.ToString(format, CultureInfo.InvariantCulture) + " s";
+    }
 }

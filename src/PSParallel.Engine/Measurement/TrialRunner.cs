@@ -20,6 +20,16 @@ internal sealed class TrialRunner
         _token = token;
     }
 
+    /// <summary>Shorter sequential runs are repeated: the clocks, processor time above all, are too coarse for them.</summary>
+    private static readonly TimeSpan MinimumSequentialTime = TimeSpan.FromMilliseconds(100);
+    private const int MaximumPasses = 100;
+
+    /// <summary>
+    /// How many times each trial runs the sample (set by the sequential trial for tiny items); a
+    /// trial reports what one pass cost.
+    /// </summary>
+    public int Passes { get; private set; } = 1;
+
     /// <summary>
     /// The items one after the other on one runspace (or one workload instance), each in a child
     /// scope, as a plain ForEach-Object would run them: no scheduling, no hand-over between threads.
@@ -29,7 +39,6 @@ internal sealed class TrialRunner
     {
         using var executor = _recipe.CreateThreadExecutor(1);
         using var lane = executor.CreateLaneAsync(_token).GetAwaiter().GetResult();
-        var items = _sample.Select((input, index) => new WorkItem(index, input)).ToList();
         // One untimed item first: the first run in a session compiles the script and the engine's
         // paths, a cost the real job pays once, not per item.
         lane.RunAsync(new[] { new WorkItem(0, _sample[0]) }, new SequentialSink(_token), _token).GetAwaiter().GetResult();
@@ -37,11 +46,26 @@ internal sealed class TrialRunner
         using var memory = new MemorySampler(OwnWorkingSet);
         double cpuBefore = executor.CpuSeconds();
         var clock = Stopwatch.StartNew();
-        lane.RunAsync(items, sink, _token).GetAwaiter().GetResult();
+        int passes = 0;
+        do
+        {
+            var items = _sample.Select((input, index) => new WorkItem(index, input)).ToList();
+            lane.RunAsync(items, sink, _token).GetAwaiter().GetResult();
+            sink.EndPass();
+            passes++;
+        } while (sink.Wall < MinimumSequentialTime && passes < MaximumPasses && !_token.IsCancellationRequested);
         clock.Stop();
         _token.ThrowIfCancellationRequested();
-        return new TrialMeasurement(Models.Sequential, 1, items.Count, clock.Elapsed, TimeSpan.Zero,
-            sink.ItemCpuSeconds ?? executor.CpuSeconds() - cpuBefore, memory.PeakMB, sink.Failed, sink.FirstError);
+        Passes = passes;
+        var wall = sink.Wall > TimeSpan.Zero ? sink.Wall : clock.Elapsed;
+        // The measurement keeps processor seconds; from the thread's clocks they are the share of the
+        // wall time the items computed while they could run, so a busy machine does not dilute them.
+        double cpu = sink.Utilization is { } share
+            ? share * wall.TotalSeconds
+            : BackgroundCpu.Subtract(executor.CpuSeconds() - cpuBefore, clock.Elapsed);
+        // Reported per pass: what one run of the sample costs.
+        return new TrialMeasurement(Models.Sequential, 1, _sample.Count, wall / passes, TimeSpan.Zero,
+            cpu / passes, memory.PeakMB, sink.FailedItems, sink.FirstError);
     }
 
     /// <summary>
@@ -61,7 +85,7 @@ internal sealed class TrialRunner
             MaxChunkSize = model == Models.Process ? 256 : 64,
             Activity = $"{model} trial",
         };
-        var sink = new PoolTrialSink();
+        var sink = new PoolTrialSink(_sample.Count);
         using var memory = new MemorySampler(probe);
         TimeSpan startup;
         try
@@ -77,7 +101,8 @@ internal sealed class TrialRunner
         try
         {
             using var stopOnCancel = _token.Register(runner.Stop);
-            foreach (var item in _sample) runner.Add(item);
+            for (int pass = 0; pass < Passes; pass++)
+                foreach (var item in _sample) runner.Add(item);
             runner.Complete();
         }
         finally
@@ -86,8 +111,8 @@ internal sealed class TrialRunner
         }
         _token.ThrowIfCancellationRequested();
         var summary = runner.Summary();
-        return new TrialMeasurement(model, degree, _sample.Count, summary.Duration, startup,
-            summary.CpuSeconds, memory.PeakMB, sink.Failed, sink.FirstError);
+        return new TrialMeasurement(model, degree, _sample.Count, summary.Duration / Passes, startup,
+            summary.CpuSeconds / Passes, memory.PeakMB, sink.FailedItems, sink.FirstError);
     }
 
     private static long OwnWorkingSet()
@@ -97,30 +122,48 @@ internal sealed class TrialRunner
     }
 
     /// <summary>
-    /// Counts what a sequential run produced, and the processor time of the items themselves: each
-    /// item's thread clock from its start to its end (an async workload may end on another thread;
-    /// then there is no such number and the run falls back to the process clock).
+    /// Counts what a sequential run produced, and times it from inside: wall and processor time of the
+    /// thread that ran the items, from a pass's first item start to its last item end. That leaves out
+    /// the hand-over between passes (which a plain ForEach-Object does not have), and the processor
+    /// time is the items' own. An async workload may continue on other threads: then there is no
+    /// thread clock and the run falls back to the process clock.
     /// </summary>
     private sealed class SequentialSink : IAttemptSink
     {
         private readonly CancellationToken _token;
-        private TimeSpan? _itemStart;
-        private int _itemThread;
-        private bool _cpuKnown = true;
-        private TimeSpan _cpu;
+        private readonly HashSet<long> _failed = new();
+        private int _thread, _linuxThread;
+        private bool _oneThread = true;
+        private long _passStart, _passEnd;
+        private ThreadTimes? _passTimesStart, _passTimesEnd;
+        private TimeSpan _wall, _cpu, _waiting;
 
         public SequentialSink(CancellationToken token) => _token = token;
 
-        public int Failed { get; private set; }
+        /// <summary>Sample items that failed (in any pass).</summary>
+        public int FailedItems => _failed.Count;
         public string? FirstError { get; private set; }
 
-        /// <summary>The items' own processor seconds, or null when some item's could not be read.</summary>
-        public double? ItemCpuSeconds => _cpuKnown ? _cpu.TotalSeconds : null;
+        /// <summary>The passes' wall time measured on the items' thread.</summary>
+        public TimeSpan Wall => _wall;
+
+        /// <summary>Processor time over the wall time the thread could run (not waiting for a processor); null when unknown.</summary>
+        public double? Utilization => _oneThread && _wall > _waiting
+            ? Math.Clamp(_cpu.TotalSeconds / (_wall - _waiting).TotalSeconds, 0, 1) : null;
 
         public bool TryBegin(WorkItem item, ILane lane)
         {
-            _itemThread = Environment.CurrentManagedThreadId;
-            _itemStart = ThreadCpuClock.Now();
+            if (_passStart == 0)
+            {
+                if (_thread == 0)
+                {
+                    _thread = Environment.CurrentManagedThreadId;
+                    _linuxThread = ThreadCpuClock.CurrentLinuxThreadId();
+                }
+                _passStart = Stopwatch.GetTimestamp();
+                _passTimesStart = Read();
+            }
+            if (_thread != Environment.CurrentManagedThreadId) _oneThread = false;
             return !_token.IsCancellationRequested;
         }
 
@@ -130,27 +173,52 @@ internal sealed class TrialRunner
 
         public void End(WorkItem item, IReadOnlyList<object?> output, IReadOnlyList<ErrorRecord> errors)
         {
-            if (_itemStart is { } start && _itemThread == Environment.CurrentManagedThreadId && ThreadCpuClock.Now() is { } end)
-                _cpu += end - start;
-            else
-                _cpuKnown = false;
+            _passEnd = Stopwatch.GetTimestamp();
+            if (_thread != Environment.CurrentManagedThreadId) _oneThread = false;
+            // Without /proc the thread's clock can only be read on the thread itself, so after each item.
+            else if (_linuxThread == 0) _passTimesEnd = ThreadCpuClock.Now();
             if (errors.Count == 0) return;
-            Failed++;
+            _failed.Add(item.Index);
             FirstError ??= $"item {item.Input}: {errors[0]}";
         }
+
+        /// <summary>Adds the pass that just ended to the totals (called on the trial's thread, after the pass).</summary>
+        public void EndPass()
+        {
+            if (_linuxThread != 0) _passTimesEnd = ThreadCpuClock.ReadLinux(_linuxThread);
+            if (_passStart != 0 && _passEnd > _passStart) _wall += Stopwatch.GetElapsedTime(_passStart, _passEnd);
+            if (_passTimesStart is { } start && _passTimesEnd is { } end)
+            {
+                _cpu += end.Cpu - start.Cpu;
+                _waiting += end.Waiting - start.Waiting;
+            }
+            else
+            {
+                _oneThread = false;
+            }
+            _passStart = _passEnd = 0;
+            _passTimesStart = _passTimesEnd = null;
+        }
+
+        private ThreadTimes? Read() => _linuxThread != 0 ? ThreadCpuClock.ReadLinux(_linuxThread) : ThreadCpuClock.Now();
     }
 
     /// <summary>Counts what a pool run produced; the results come as ItemResult on the calling thread.</summary>
     private sealed class PoolTrialSink : IBatchSink
     {
-        public int Failed { get; private set; }
+        private readonly int _sampleSize;
+        private readonly HashSet<long> _failed = new();
+
+        public PoolTrialSink(int sampleSize) => _sampleSize = sampleSize;
+
+        /// <summary>Sample items that failed (in any pass: the sample may be fed more than once).</summary>
+        public int FailedItems => _failed.Count;
         public string? FirstError { get; private set; }
 
         public void WriteOutput(object? value)
         {
-            if (value is not ItemResult result) return;
-            if (result.Status == ItemStatus.Succeeded) return;
-            Failed++;
+            if (value is not ItemResult result || result.Status == ItemStatus.Succeeded) return;
+            _failed.Add(result.Index % _sampleSize);
             FirstError ??= $"item {result.Input}: {(result.Errors.Length > 0 ? result.Errors[0].ToString() : result.Status.ToString())}";
         }
 

@@ -1,0 +1,185 @@
+#requires -Version 7.2
+# Behaviour tests for Measure-ConcurrencyModel (CONTRACT.md "Measure-ConcurrencyModel", issue 5):
+# real trials on real runspaces and worker processes. Workloads are chosen so the right answer is
+# not in doubt on a loaded 2-core machine: sleeping items (waiting), a compiled spin (computing),
+# { $_ } (tiny). Timing bounds are generous; the measurement's own speed is in bench/Decision.ps1.
+
+BeforeAll {
+    Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+    Import-PSParallel
+    $script:modelNames = 'Sequential', 'Thread', 'Process'
+}
+
+Describe 'Measure-ConcurrencyModel on waiting work (all three models)' {
+    BeforeAll {
+        $script:warnings = $null
+        $script:report = 1..16 | Measure-ConcurrencyModel { Start-Sleep -Milliseconds 60; $_ } -WarningVariable script:warnings -WarningAction SilentlyContinue
+    }
+
+    It 'classifies sleeping items as IoBound' {
+        $report.Classification | Should -Be 'IoBound'
+        $report.CpuUtilization | Should -BeLessOrEqual 0.3
+    }
+
+    It 'recommends threads at more than one degree, and says why with the numbers' {
+        $report.Recommendation | Should -Be 'Thread'
+        $report.ThrottleLimit | Should -BeGreaterThan 1
+        $report.Reason | Should -Match '^Threads at \d+ finished 16 items in [\d.]+ s'
+        $report.Reason | Should -Match 'faster than sequential'
+        $report.Reason | Should -Match 'waits \d+% of its time\.$'
+    }
+
+    It 'ran every model, with every field of a trial filled in' {
+        @($report.Trials.Model | Select-Object -Unique) | Should -Be $modelNames
+        foreach ($trial in $report.Trials) {
+            $trial.Items | Should -Be 16
+            $trial.Duration | Should -BeOfType [timespan]
+            $trial.Duration.TotalSeconds | Should -BeGreaterThan 0
+            $trial.ItemsPerSecond | Should -BeGreaterThan 0
+            $trial.PeakMemoryMB | Should -BeGreaterThan 10
+            $trial.Failed | Should -Be 0
+        }
+        $sequential = $report.Trials | Where-Object Model -EQ 'Sequential'
+        $sequential.ThrottleLimit | Should -Be 1
+        $sequential.Speedup | Should -Be 1
+        $sequential.Duration.TotalSeconds | Should -BeGreaterThan (16 * 0.06 * 0.9)
+        $process = @($report.Trials | Where-Object Model -EQ 'Process')[0]
+        $process.StartupSeconds | Should -BeGreaterThan 0.05 -Because 'starting worker processes takes time, measured apart'
+        $process.CpuSeconds | Should -BeGreaterThan 0
+    }
+
+    It 'tries more threads than cores for waiting work' {
+        $threadDegrees = @($report.Trials | Where-Object Model -EQ 'Thread' | ForEach-Object ThrottleLimit)
+        ($threadDegrees | Measure-Object -Maximum).Maximum | Should -BeGreaterThan ([Environment]::ProcessorCount)
+    }
+
+    It 'projects the whole job for every model, start-up included' {
+        @($report.Projected.Keys) | Should -Be $modelNames
+        foreach ($model in $modelNames) { $report.Projected[$model] | Should -BeOfType [timespan] }
+        $process = @($report.Trials | Where-Object Model -EQ 'Process' | Sort-Object { $report.Projected.Process })[0]
+        $report.Projected.Process.TotalSeconds | Should -BeGreaterThan ($process.StartupSeconds * 0.99)
+        $report.Projected.Thread | Should -BeLessThan $report.Projected.Sequential
+    }
+
+    It 'warns that the work runs several times on the sample items' {
+        @($warnings) -join "`n" | Should -Match 'several times on each of the 16 sample items'
+    }
+
+    It 'gives a command line that starts with the caller''s input and the chosen throttle' {
+        $report.Command | Should -BeLike '1..16 | Invoke-ThreadBatch { Start-Sleep -Milliseconds 60; $_ } -ThrottleLimit *'
+        $report.Command | Should -Match "-ThrottleLimit $($report.ThrottleLimit)$"
+    }
+
+    It 'has a default view with the verdict, the reason and one bar per trial, within 80 columns' {
+        $lines = ($report | Out-String -Width 200) -split '\r?\n'
+        $lines | Should -Contain "Recommendation : Thread, ThrottleLimit $($report.ThrottleLimit)   (IoBound, CPU $('{0:P0}' -f $report.CpuUtilization) of wall time)"
+        $bars = @($lines | Where-Object { $_ -match '^[ *] (Sequential|Thread|Process)\s+\d+\s+#+\s' })
+        $bars.Count | Should -Be $report.Trials.Count
+        @($bars | Where-Object { $_.StartsWith('*') }).Count | Should -Be 1 -Because 'the recommended trial is marked'
+        ($lines | Measure-Object -Property Length -Maximum).Maximum | Should -BeLessOrEqual 80
+    }
+}
+
+Describe 'Measure-ConcurrencyModel classification' {
+    It 'classifies a compiled spin as CpuBound' {
+        $report = 1..8 | ForEach-Object { 40 } | Measure-ConcurrencyModel -Workload Spin -Model Sequential, Thread -WarningAction SilentlyContinue
+        $report.Classification | Should -Be 'CpuBound'
+        $report.CpuUtilization | Should -BeGreaterOrEqual 0.7
+        $report.Command | Should -Match '^1\.\.8 \| ForEach-Object \{ 40 \} \| Invoke-ThreadBatch -Workload Spin -ThrottleLimit \d+$' -Because 'the upstream pipeline is written as the input'
+    }
+
+    It 'finds that trivial items do not wait, and are best run sequentially' {
+        $report = 1..500 | Measure-ConcurrencyModel { $_ } -Model Sequential, Thread -WarningAction SilentlyContinue
+        # CpuBound on a quiet machine; on a very busy one, pauses the thread does not control (garbage
+        # collection of other threads) can push it into Mixed. It never waits.
+        $report.Classification | Should -BeIn 'CpuBound', 'Mixed'
+        $report.Recommendation | Should -Be 'Sequential'
+        $report.ThrottleLimit | Should -Be 1
+        $report.Reason | Should -Match '^Sequential finished 64 items'
+        $report.SampleSize | Should -Be 64 -Because 'the default sample is at most 64 items'
+        $report.TotalItems | Should -Be 500 -Because 'the job is every item given'
+        $report.Command | Should -Be '1..500 | ForEach-Object { $_ }'
+    }
+}
+
+Describe 'Measure-ConcurrencyModel parameters' {
+    It '-Model limits the trials to the models named' {
+        $report = 1..8 | Measure-ConcurrencyModel { Start-Sleep -Milliseconds 20 } -Model Thread -WarningAction SilentlyContinue
+        @($report.Trials.Model | Select-Object -Unique) | Should -Be @('Thread')
+        @($report.Projected.Keys) | Should -Be @('Thread')
+        $report.Recommendation | Should -Be 'Thread'
+        $report.Trials[0].Speedup | Should -Be 0 -Because 'without a sequential trial there is no baseline'
+    }
+
+    It '-SampleSize, -TotalItems and -MaxThrottleLimit shape the trials and the projection' {
+        $report = 1..50 | Measure-ConcurrencyModel { Start-Sleep -Milliseconds 20 } -SampleSize 10 -TotalItems 1000 -MaxThrottleLimit 4 -Model Sequential, Thread -WarningAction SilentlyContinue
+        $report.SampleSize | Should -Be 10
+        $report.TotalItems | Should -Be 1000
+        $report.Trials.Items | Sort-Object -Unique | Should -Be 10
+        ($report.Trials.ThrottleLimit | Measure-Object -Maximum).Maximum | Should -BeLessOrEqual 4
+        $report.Projected.Sequential.TotalSeconds | Should -BeGreaterThan (1000 * 0.02 * 0.9) -Because '1000 items of 20 ms one after the other'
+    }
+
+    It 'gives a Command that parses and runs the whole job' {
+        $report = 1..40 | Measure-ConcurrencyModel { Start-Sleep -Milliseconds 15; $_ * 2 } -Model Thread -WarningAction SilentlyContinue
+        $errors = $null
+        $null = [System.Management.Automation.Language.Parser]::ParseInput($report.Command, [ref] $null, [ref] $errors)
+        $errors | Should -BeNullOrEmpty
+        $output = Invoke-Expression $report.Command
+        ($output | Measure-Object -Sum).Sum | Should -Be ((1..40 | Measure-Object -Sum).Sum * 2)
+    }
+
+    It 'measures a script with $using:, -Variable and -Function, and writes them into the command' {
+        $factor = 3
+        function Add-Offset([int] $n) { $n + $offset }
+        $report = 1..6 | Measure-ConcurrencyModel { Add-Offset ($_ * $using:factor) } -Variable @{ offset = 100 } -Function Add-Offset -Model Sequential, Thread -WarningAction SilentlyContinue
+        ($report.Trials | Measure-Object -Property Failed -Sum).Sum | Should -Be 0
+        $report.Command | Should -Match "Invoke-ThreadBatch \{ Add-Offset \(\`$_ \* \`$using:factor\) \} -ThrottleLimit \d+ -Function 'Add-Offset' -Variable @\{ 'offset' = 100 \}$"
+        $output = Invoke-Expression $report.Command
+        ($output | Measure-Object -Sum).Sum | Should -Be ((1..6 | ForEach-Object { $_ * 3 + 100 } | Measure-Object -Sum).Sum)
+    }
+
+    It 'warns with the first error when sample items fail, and still reports' {
+        $warnings = $null
+        $report = 1..6 | Measure-ConcurrencyModel { if ($_ -eq 4) { throw 'four is broken' }; $_ } -Model Sequential, Thread -WarningVariable warnings -WarningAction SilentlyContinue
+        $report | Should -Not -BeNullOrEmpty
+        ($report.Trials | Where-Object Model -EQ 'Sequential').Failed | Should -Be 1
+        @($warnings) -join "`n" | Should -Match '1 of 6 sample items failed in the Sequential trial.*item 4: four is broken'
+    }
+}
+
+Describe 'Measure-ConcurrencyModel bad input' {
+    It 'refuses to measure without items, saying how to give them' {
+        $err = $null
+        try { @() | Measure-ConcurrencyModel { $_ } -WarningAction SilentlyContinue } catch { $err = $_ }
+        $err | Should -Not -BeNullOrEmpty
+        $err.FullyQualifiedErrorId | Should -BeLike 'NoSampleItems,*'
+        $err.Exception.Message | Should -BeLike '*got no sample items*Pipe the items*'
+    }
+
+    It 'refuses -SampleSize 0 before running anything' {
+        $err = $null
+        try { 1..3 | Measure-ConcurrencyModel { $_ } -SampleSize 0 } catch { $err = $_ }
+        $err.FullyQualifiedErrorId | Should -BeLike 'ParameterArgumentValidationError,*'
+        $err.Exception.Message | Should -BeLike "*SampleSize*0*less than the minimum*1*"
+    }
+
+    It 'refuses an unknown model name, listing the known ones' {
+        $err = $null
+        try { 1..3 | Measure-ConcurrencyModel { $_ } -Model Fibers } catch { $err = $_ }
+        $err.FullyQualifiedErrorId | Should -BeLike 'ParameterArgumentValidationError,*'
+        $err.Exception.Message | Should -BeLike '*Fibers*Sequential,Thread,Process*'
+    }
+
+    It 'completes model names with Tab' {
+        $line = 'Measure-ConcurrencyModel { $_ } -Model Th'
+        $completion = TabExpansion2 -inputScript $line -cursorColumn $line.Length
+        $completion.CompletionMatches.CompletionText | Should -Contain 'Thread'
+    }
+
+    It 'reports an unknown workload as the batch cmdlets do' {
+        $err = $null
+        try { 1..3 | Measure-ConcurrencyModel -Workload NoSuchThing -WarningAction SilentlyContinue } catch { $err = $_ }
+        $err.FullyQualifiedErrorId | Should -BeLike 'UnknownWorkload,*'
+    }
+}
