@@ -1,7 +1,7 @@
 #requires -Version 7.2
-# Help and default views for Invoke-ThreadBatch (issue 3, "Help and views"): Get-Help has a real
+# Help and default views of every cmdlet (issue 3, "Help and views"): Get-Help has a real
 # synopsis, every parameter is described, at least three examples (including piping a URL list
-# and the seed's CPU example), about_PSParallel exists, ItemResult and BatchSummary have table views.
+# and the seed's CPU example), about_PSParallel exists, ItemResult, BatchSummary and ConcurrencyReport have default views.
 
 BeforeAll {
     Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
@@ -11,11 +11,19 @@ BeforeAll {
         [System.Management.Automation.PSCmdlet]::OptionalCommonParameters
 }
 
-Describe 'Get-Help Invoke-ThreadBatch' {
+Describe 'Get-Help <name>' -ForEach @(
+    @{ name = 'Invoke-ThreadBatch' }
+    @{ name = 'Invoke-ProcessBatch' }
+    @{ name = 'Measure-ConcurrencyModel' }
+) {
+    BeforeAll {
+        $help = Get-Help $name -Full
+    }
+
     It 'has a written synopsis, not the generated syntax line' {
         $synopsis = "$($help.Synopsis)".Trim()
         $synopsis | Should -Not -BeNullOrEmpty
-        $synopsis | Should -Not -Match '^Invoke-ThreadBatch\s+\[' -Because 'without a help file Get-Help shows the syntax as the synopsis'
+        $synopsis | Should -Not -Match "^$name\s+\[" -Because 'without a help file Get-Help shows the syntax as the synopsis'
         $synopsis.Length | Should -BeGreaterThan 15
     }
 
@@ -24,7 +32,7 @@ Describe 'Get-Help Invoke-ThreadBatch' {
     }
 
     It 'describes every parameter' {
-        $names = (Get-Command Invoke-ThreadBatch).Parameters.Keys | Where-Object { $_ -notin $commonParameters }
+        $names = (Get-Command $name).Parameters.Keys | Where-Object { $_ -notin $commonParameters }
         $names | Should -Contain 'ScriptBlock'
         $missing = foreach ($n in $names) {
             $p = $help.parameters.parameter | Where-Object name -EQ $n
@@ -34,9 +42,14 @@ Describe 'Get-Help Invoke-ThreadBatch' {
         $missing | Should -BeNullOrEmpty -Because 'every parameter must be described in help'
     }
 
-    It 'has at least three examples, including piping a URL list and the seed''s CPU example' {
+    It 'has at least three examples' {
+        @($help.examples.example).Count | Should -BeGreaterOrEqual 3
+    }
+}
+
+Describe 'Get-Help Invoke-ThreadBatch examples' {
+    It 'include piping a URL list and the seed''s CPU example' {
         $examples = @($help.examples.example)
-        $examples.Count | Should -BeGreaterOrEqual 3
         $codes = $examples | ForEach-Object { "$($_.code) $(($_.remarks | ForEach-Object Text) -join ' ')" }
         @($codes | Where-Object { $_ -match 'url' -and $_ -match '\|\s*Invoke-ThreadBatch' }) | Should -Not -BeNullOrEmpty -Because 'an example pipes a URL list'
         @($codes | Where-Object { $_ -match '10000019' }) | Should -Not -BeNullOrEmpty -Because 'the seed''s CPU example is shown'
@@ -65,5 +78,9 @@ Describe 'Default views' {
         $text = $s | Out-String
         $text | Should -BeLike '*Succeeded*'
         $text | Should -BeLike '*Thread*'
+    }
+
+    It 'ConcurrencyReport has a default view (its rendering is tested with Measure-ConcurrencyModel)' {
+        Get-FormatData -TypeName PSParallel.ConcurrencyReport | Should -Not -BeNullOrEmpty
     }
 }

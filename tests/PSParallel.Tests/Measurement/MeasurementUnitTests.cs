@@ -1,0 +1,262 @@
+using System.Collections;
+using System.Collections.Specialized;
+using System.Management.Automation;
+using PSParallel.Engine;
+using Xunit;
+
+namespace PSParallel.Tests;
+
+internal static class Trials
+{
+    public static TrialMeasurement Of(string model, int degree, double seconds, double startup = 0, int items = 64, double cpu = 0) =>
+        new(model, degree, items, TimeSpan.FromSeconds(seconds), TimeSpan.FromSeconds(startup), cpu, 100, 0, null);
+}
+
+public class DegreeLadderTests
+{
+    [Fact]
+    public void Starts_at_the_given_degree_and_doubles_while_throughput_grows()
+    {
+        var ladder = new DegreeLadder(2, 64);
+        var tried = new List<int>();
+        double rate = 10;
+        while (ladder.Next is { } degree)
+        {
+            tried.Add(degree);
+            ladder.Record(rate);
+            rate *= 2; // waiting work: twice the lanes, twice the rate
+        }
+        Assert.Equal(new[] { 2, 4, 8, 16, 32, 64 }, tried);
+    }
+
+    [Fact]
+    public void Stops_at_the_first_degree_that_does_not_add_enough()
+    {
+        var ladder = new DegreeLadder(2, 64);
+        ladder.Record(100);
+        Assert.Equal(4, ladder.Next);
+        ladder.Record(100 * DegreeLadder.Growth * 0.99); // grew, but by less than the margin
+        Assert.Null(ladder.Next);
+    }
+
+    [Fact]
+    public void Never_passes_the_cap_and_tries_the_cap_itself()
+    {
+        var ladder = new DegreeLadder(4, 6);
+        Assert.Equal(4, ladder.Next);
+        ladder.Record(10);
+        Assert.Equal(6, ladder.Next);
+        ladder.Record(100);
+        Assert.Null(ladder.Next);
+    }
+
+    [Fact]
+    public void A_start_above_the_cap_starts_at_the_cap()
+    {
+        var ladder = new DegreeLadder(8, 3);
+        Assert.Equal(3, ladder.Next);
+    }
+}
+
+public class WorkClassifierTests
+{
+    [Theory]
+    [InlineData(0.0, "IoBound")]
+    [InlineData(0.3, "IoBound")]
+    [InlineData(0.31, "Mixed")]
+    [InlineData(0.69, "Mixed")]
+    [InlineData(0.7, "CpuBound")]
+    [InlineData(1.0, "CpuBound")]
+    public void Classifies_by_the_contracts_thresholds(double utilization, string expected) =>
+        Assert.Equal(expected, WorkClassifier.Classify(utilization));
+
+    [Fact]
+    public void Utilization_comes_from_the_sequential_trial_when_there_is_one()
+    {
+        var trials = new[]
+        {
+            Trials.Of(Models.Thread, 2, 0.5, cpu: 0.9),
+            Trials.Of(Models.Sequential, 1, 1.0, cpu: 0.25),
+        };
+        Assert.Equal(0.25, WorkClassifier.Utilization(trials), 3);
+    }
+
+    [Fact]
+    public void Without_sequential_the_lowest_degree_is_spread_over_the_lanes_that_could_compute()
+    {
+        int lanes = Math.Min(2, Environment.ProcessorCount);
+        var trials = new[] { Trials.Of(Models.Thread, 2, 1.0, cpu: 0.5 * lanes), Trials.Of(Models.Thread, 4, 1.0, cpu: 3) };
+        Assert.Equal(0.5, WorkClassifier.Utilization(trials), 3);
+    }
+}
+
+public class ModelChooserTests
+{
+    [Fact]
+    public void Projection_is_start_up_once_plus_the_job_at_the_measured_rate()
+    {
+        var trial = Trials.Of(Models.Process, 2, seconds: 2, startup: 1.5, items: 64);
+        Assert.Equal(1.5 + 640 / 32.0, trial.Project(640).TotalSeconds, 6);
+    }
+
+    [Fact]
+    public void Picks_the_fastest_projection_and_each_models_best_degree()
+    {
+        var trials = new[]
+        {
+            Trials.Of(Models.Sequential, 1, 3.2),
+            Trials.Of(Models.Thread, 2, 1.6, 0.05),
+            Trials.Of(Models.Thread, 16, 0.2, 0.3),
+            Trials.Of(Models.Process, 2, 1.6, 1.2),
+        };
+        var choice = new ModelChooser(trials, 64);
+        Assert.Equal(Models.Thread, choice.Chosen.Model);
+        Assert.Equal(16, choice.Chosen.ThrottleLimit);
+        Assert.Equal(new[] { Models.Sequential, Models.Thread, Models.Process }, choice.Projected.Keys);
+        Assert.Equal(0.5, choice.Projected[Models.Thread].TotalSeconds, 6);
+    }
+
+    [Fact]
+    public void A_simpler_model_within_ten_percent_wins()
+    {
+        var trials = new[] { Trials.Of(Models.Thread, 2, 1.05), Trials.Of(Models.Process, 2, 0.5, 0.5) };
+        var choice = new ModelChooser(trials, 64);
+        Assert.Equal(Models.Thread, choice.Chosen.Model);
+        Assert.Equal(Models.Process, choice.Fastest.Model);
+    }
+
+    [Fact]
+    public void A_simpler_model_more_than_ten_percent_slower_loses()
+    {
+        var trials = new[] { Trials.Of(Models.Sequential, 1, 1.2), Trials.Of(Models.Thread, 2, 1.0) };
+        Assert.Equal(Models.Thread, new ModelChooser(trials, 64).Chosen.Model);
+    }
+
+    [Fact]
+    public void Start_up_weighs_less_as_the_job_grows()
+    {
+        var trials = new[] { Trials.Of(Models.Sequential, 1, 1.0), Trials.Of(Models.Process, 2, 0.5, startup: 2) };
+        Assert.Equal(Models.Sequential, new ModelChooser(trials, 64).Chosen.Model);
+        Assert.Equal(Models.Process, new ModelChooser(trials, 64_000).Chosen.Model);
+    }
+}
+
+public class ReasonWriterTests
+{
+    [Fact]
+    public void Says_what_ran_how_fast_against_sequential_and_how_the_work_spends_its_time()
+    {
+        var trials = new[] { Trials.Of(Models.Sequential, 1, 1.6, items: 8), Trials.Of(Models.Thread, 16, 0.21, items: 8) };
+        var reason = ReasonWriter.Write(new ModelChooser(trials, 8), 8, 0.06);
+        Assert.Equal("Threads at 16 finished 8 items in 0.21 s; all 8 items are projected to take 0.21 s, 7.6× faster than sequential; " +
+                     "the work waits 94% of its time.", reason);
+    }
+
+    [Fact]
+    public void Explains_a_sequential_verdict_by_the_cost_of_handing_items_over()
+    {
+        var trials = new[] { Trials.Of(Models.Sequential, 1, 0.001), Trials.Of(Models.Thread, 2, 0.002, 0.05) };
+        var reason = ReasonWriter.Write(new ModelChooser(trials, 64), 64, 1);
+        Assert.StartsWith("Sequential finished 64 items in 0.0010 s; threads at 2 would take ", reason);
+        Assert.EndsWith("because handing items over costs more than it saves; the work computes 100% of its time.", reason);
+    }
+
+    [Fact]
+    public void Names_the_faster_model_that_lost_to_a_simpler_one()
+    {
+        var trials = new[] { Trials.Of(Models.Thread, 2, 1.05), Trials.Of(Models.Process, 2, 0.5, 0.5) };
+        var reason = ReasonWriter.Write(new ModelChooser(trials, 64), 64, 0.9);
+        Assert.Contains("processes at 2 are projected only 5% faster on all 64 items, too little to pay for the more complex model", reason);
+    }
+
+    [Fact]
+    public void Mentions_start_up_when_it_is_noticeable()
+    {
+        var trials = new[] { Trials.Of(Models.Process, 2, 2, startup: 1.2) };
+        Assert.StartsWith("Processes at 2 finished 64 items in 2.00 s (1.20 s of it starting up)", ReasonWriter.Write(new ModelChooser(trials, 64), 64, 1));
+    }
+}
+
+public class CommandLineWriterTests
+{
+    private static JobText Job(string script, IDictionary? variables = null, string[]? modules = null, string[]? functions = null) => new()
+    {
+        Input = "1..200",
+        Script = ScriptBlock.Create(script),
+        Variables = variables,
+        Modules = modules ?? Array.Empty<string>(),
+        Functions = functions ?? Array.Empty<string>(),
+    };
+
+    [Fact]
+    public void Sequential_is_a_plain_ForEach_Object() =>
+        Assert.Equal("1..200 | ForEach-Object { $_ * 2 }", CommandLineWriter.Write(Job(" $_ * 2 "), Models.Sequential, 1));
+
+    [Fact]
+    public void Sequential_with_using_runs_on_one_thread_because_ForEach_Object_has_no_using() =>
+        Assert.Equal("1..200 | Invoke-ThreadBatch { $_ * $using:k } -ThrottleLimit 1",
+            CommandLineWriter.Write(Job(" $_ * $using:k "), Models.Sequential, 1));
+
+    [Fact]
+    public void Threads_and_processes_carry_the_throttle_functions_modules_and_plain_variables()
+    {
+        var variables = new OrderedDictionary { ["n"] = 5, ["name"] = "it's", ["on"] = true };
+        var job = Job(" f $_ ", variables, new[] { "Mod" }, new[] { "f" });
+        Assert.Equal("1..200 | Invoke-ThreadBatch { f $_ } -ThrottleLimit 16 -Function 'f' -Module 'Mod' -Variable @{ 'n' = 5; 'name' = 'it''s'; 'on' = $true }",
+            CommandLineWriter.Write(job, Models.Thread, 16));
+        Assert.StartsWith("1..200 | Invoke-ProcessBatch { f $_ } -ThrottleLimit 2 ", CommandLineWriter.Write(job, Models.Process, 2));
+    }
+
+    [Fact]
+    public void A_variable_that_is_not_a_plain_value_becomes_a_placeholder()
+    {
+        var job = Job(" $_ ", new Hashtable { ["list"] = new List<int> { 1 } });
+        Assert.EndsWith("-Variable $variables", CommandLineWriter.Write(job, Models.Thread, 4));
+    }
+
+    [Fact]
+    public void A_compiled_workload_goes_by_its_built_in_name_or_its_type()
+    {
+        var builtIn = new JobText { Input = "$items", Workload = WorkloadCatalog.Resolve("IsPrime") };
+        Assert.Equal("$items | Invoke-ThreadBatch -Workload IsPrime -ThrottleLimit 1", CommandLineWriter.Write(builtIn, Models.Sequential, 1));
+        var own = new JobText { Input = "$items", Workload = typeof(EchoWorkload) };
+        Assert.Equal($"$items | Invoke-ProcessBatch -Workload ([{typeof(EchoWorkload).FullName}]) -ThrottleLimit 2", CommandLineWriter.Write(own, Models.Process, 2));
+    }
+}
+
+public class HtmlReportTests
+{
+    private static ConcurrencyReport Report()
+    {
+        var trials = new[]
+        {
+            Trials.Of(Models.Sequential, 1, 1.6, items: 8).ToTrial(TimeSpan.FromSeconds(1.6)),
+            Trials.Of(Models.Thread, 8, 0.2, 0.1, items: 8).ToTrial(TimeSpan.FromSeconds(1.6)),
+        };
+        var projected = new OrderedDictionary { [Models.Sequential] = TimeSpan.FromSeconds(1.6), [Models.Thread] = TimeSpan.FromSeconds(0.3) };
+        return new ConcurrencyReport(Models.Thread, 8, "Threads <fast> & \"cheap\".", "IoBound", 0.05, trials, projected,
+            "1..8 | Invoke-ThreadBatch { $_ } -ThrottleLimit 8", 8, 8, 2, "7.6.9");
+    }
+
+    [Fact]
+    public void Is_self_contained_with_a_bar_and_a_row_per_trial()
+    {
+        string html = HtmlReport.Render(Report());
+        Assert.DoesNotContain("<script", html, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain("<link", html, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain("src=", html, StringComparison.OrdinalIgnoreCase);
+        Assert.Equal(2, CountOf(html, "<rect"));
+        Assert.Equal(2 + 1, CountOf(html, "<tr>", after: "id=\"trials\"", before: "id=\"projection\""));
+        Assert.Contains("Threads &lt;fast&gt; &amp; &quot;cheap&quot;.", html);
+        Assert.Contains("Use threads, throttle limit 8.", html);
+    }
+
+    private static int CountOf(string text, string what, string? after = null, string? before = null)
+    {
+        int start = after is null ? 0 : text.IndexOf(after, StringComparison.Ordinal);
+        int end = before is null ? text.Length : text.IndexOf(before, StringComparison.Ordinal);
+        int count = 0;
+        for (int i = text.IndexOf(what, start, StringComparison.Ordinal); i >= 0 && i < end; i = text.IndexOf(what, i + 1, StringComparison.Ordinal)) count++;
+        return count;
+    }
+}
