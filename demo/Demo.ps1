@@ -1,23 +1,27 @@
 <#
 .SYNOPSIS
-PSParallel demo: the seed's examples run sequentially and with Invoke-ThreadBatch, with times and speedups.
+PSParallel demo: Measure-ConcurrencyModel on the seed's three cases, then each job run the way it recommends.
 
 .DESCRIPTION
-  (a) I/O: 16 URL fetches with Invoke-RestMethod against a local endpoint on 127.0.0.1 that answers
-      each request after about 200 ms, sequentially and with -ThrottleLimit 16 (and with the
-      HttpGet compiled workload).
-  (b) CPU: primality of 10000019, 10000079, 10000103, 10000129, sequentially (script), with the
-      IsPrime compiled workload and with the script version on threads; then the same test on
-      eight primes near 10^13, a job big enough for the cores to matter.
-Sequential runs use ForEach-Object with the body in a child scope (& { ... }), as Invoke-ThreadBatch
-runs its items. Run it with: dotnet pwsh -NoProfile -File ./build.ps1 Demo
+  (a) I/O: URL fetches with Invoke-RestMethod against a local endpoint on 127.0.0.1 that answers
+      each request after a delay.
+  (b) CPU: the seed's primality test (trial division in script) on its four numbers, then on twelve
+      primes near 10^11, a job big enough for the cores to matter.
+  (c) Mixed: fetch a URL, then crunch the answer (a loop over its bytes).
+For each case Measure-ConcurrencyModel runs the work on the items sequentially, on threads and on
+processes, prints its verdict (the default view: reason and a bar per trial) and writes an HTML
+report to out/demo/. Then the demo runs the whole job with the command line the report gives and
+prints the measured time next to the projected one.
+Run it with: dotnet pwsh -NoProfile -File ./build.ps1 Demo
 #>
 [CmdletBinding()]
 param(
     # Path of the module manifest; by default the one build.ps1 lays out in out/PSParallel.
     [string] $ModulePath = (Join-Path $PSScriptRoot '../out/PSParallel/PSParallel.psd1'),
-    [int] $UrlCount = 16,
-    [int] $DelayMilliseconds = 200
+    # Where the HTML reports go.
+    [string] $ReportFolder = (Join-Path $PSScriptRoot '../out/demo'),
+    [int] $UrlCount = 48,
+    [int] $DelayMilliseconds = 100
 )
 
 Set-StrictMode -Version 3.0
@@ -26,6 +30,7 @@ $ProgressPreference = 'SilentlyContinue'
 
 if (-not (Test-Path $ModulePath)) { throw "No module at ${ModulePath}: run ./build.ps1 Build first." }
 Import-Module $ModulePath -Force
+$null = New-Item -ItemType Directory -Force -Path $ReportFolder
 
 #region A local HTTP endpoint that answers after a delay
 
@@ -86,102 +91,88 @@ function Stop-DelayedEndpoint {
 
 #endregion
 
-function Measure-Seconds([scriptblock] $ScriptBlock) {
+<#
+.SYNOPSIS
+Prints a report's verdict (its default view) and where its HTML report is.
+#>
+function Write-Verdict {
+    param([string] $Title, $Report, [string] $ReportName)
+    Write-Host "== $Title" -ForegroundColor Cyan
+    Write-Host ($Report | Out-String -Width 80).TrimEnd()
+    Write-Host "   report: out/demo/$ReportName.html`n"
+}
+
+<#
+.SYNOPSIS
+Runs a report's command (the whole job, the recommended way) and compares the measured time with the
+projection. The command refers to the demo's variables ($urls, ...), found through the scope chain.
+#>
+function Measure-Job {
+    param($Report, [scriptblock] $Check)
+    $job = [scriptblock]::Create($Report.Command)
     $watch = [System.Diagnostics.Stopwatch]::StartNew()
-    $output = @(& $ScriptBlock)
+    $output = @(. $job)
     $watch.Stop()
-    [pscustomobject]@{ Seconds = $watch.Elapsed.TotalSeconds; Output = $output }
+    $projected = $Report.Projected[$Report.Recommendation].TotalSeconds
+    $measured = $watch.Elapsed.TotalSeconds
+    Write-Host ('   ran the job the recommended way: {0:0.00} s measured, {1:0.00} s projected ({2:+0;-0}%); {3}' -f
+        $measured, $projected, (100 * ($projected - $measured) / $measured), (& $Check $output))
+    Write-Host ''
 }
 
-function Write-Comparison {
-    param([string] $Title, [object[]] $Rows)
-    $baseline = $Rows[0].Seconds
-    $Rows | ForEach-Object {
-        [pscustomobject]@{
-            Run     = $_.Name
-            Seconds = [math]::Round($_.Seconds, 3)
-            Speedup = if ($_.Seconds -gt 0) { '{0:0.0}x' -f ($baseline / $_.Seconds) } else { '-' }
-            Results = $_.Summary
-        }
-    } | Format-Table -AutoSize | Out-String -Width 120 | ForEach-Object { Write-Host "$Title`n$($_.TrimEnd())`n" }
-}
+$script:Verdicts = [System.Collections.Generic.List[object]]::new()
+Write-Host "PSParallel demo on $([Environment]::ProcessorCount) cores, PowerShell $($PSVersionTable.PSVersion)"
+Write-Host "Each measurement runs the work several times on its sample items (it says so in a warning).`n"
 
-$script:Mismatches = 0
-Write-Host "PSParallel demo on $([Environment]::ProcessorCount) cores, PowerShell $($PSVersionTable.PSVersion)`n"
-
-#region (a) I/O: URLs against a delayed local endpoint
-
-$endpoint = Start-DelayedEndpoint -DelayMilliseconds $DelayMilliseconds -Concurrency ([math]::Max($UrlCount, 16) + 4)
+$endpoint = Start-DelayedEndpoint -DelayMilliseconds $DelayMilliseconds -Concurrency 68
 try {
     $urls = 1..$UrlCount | ForEach-Object { "$($endpoint.BaseUri)/item/$_" }
-    # Warm-up, so neither side pays the first-call cost of Invoke-RestMethod or of the module.
-    $null = Invoke-RestMethod $urls[0]
-    $null = $urls[0] | Invoke-ThreadBatch { Invoke-RestMethod $_ } -ThrottleLimit 1
 
-    $sequential = Measure-Seconds { $urls | ForEach-Object { & { Invoke-RestMethod $_ } } }
-    $threads = Measure-Seconds { $urls | Invoke-ThreadBatch { Invoke-RestMethod $_ } -ThrottleLimit 16 }
-    $null = $urls[0] | Invoke-ThreadBatch -Workload HttpGet -ThrottleLimit 1
-    $compiled = Measure-Seconds { $urls | Invoke-ThreadBatch -Workload HttpGet -ThrottleLimit 16 }
+    #region (a) I/O: URLs against a delayed local endpoint
+    $report = $urls | Measure-ConcurrencyModel { Invoke-RestMethod $_ } -ReportPath (Join-Path $ReportFolder 'urls.html') -WarningAction SilentlyContinue
+    Write-Verdict -Title "(a) $UrlCount URL fetches, each answered after $DelayMilliseconds ms" -Report $report -ReportName 'urls'
+    Measure-Job -Report $report -Check { param($o) "$($o.Count) responses" }
+    $Verdicts.Add([pscustomobject]@{ Case = 'URLs'; Verdict = "$($report.Recommendation) at $($report.ThrottleLimit)"; Classification = $report.Classification })
+    #endregion
 
-    $ideal = [math]::Ceiling($UrlCount / 16) * $DelayMilliseconds / 1000
-    Write-Comparison -Title "(a) $UrlCount URL fetches, each answered after $DelayMilliseconds ms (ideal at throttle 16: $ideal s)" -Rows @(
-        [pscustomobject]@{ Name = 'ForEach-Object (sequential)'; Seconds = $sequential.Seconds; Summary = "$($sequential.Output.Count) responses" }
-        [pscustomobject]@{ Name = 'Invoke-ThreadBatch -ThrottleLimit 16'; Seconds = $threads.Seconds; Summary = "$($threads.Output.Count) responses" }
-        [pscustomobject]@{ Name = 'Invoke-ThreadBatch -Workload HttpGet'; Seconds = $compiled.Seconds; Summary = "$(@($compiled.Output | Where-Object StatusCode -eq 200).Count) responses (HTTP 200)" }
-    )
-    Write-Host "    `$urls | Invoke-ThreadBatch { Invoke-RestMethod `$_ } -ThrottleLimit 16`n"
+    #region (b) CPU: the seed's primality test
+    $isPrime = {
+        $n = $_; if ($n -lt 2) { return $false }
+        if ($n % 2 -eq 0) { return $n -eq 2 }
+        $limit = [long][Math]::Sqrt($n)
+        for ($f = 3; $f -le $limit; $f += 2) { if ($n % $f -eq 0) { return $false } }
+        $true
+    }
+    $numbers = 10000019, 10000079, 10000103, 10000129
+    $report = $numbers | Measure-ConcurrencyModel $isPrime -ReportPath (Join-Path $ReportFolder 'primes.html') -WarningAction SilentlyContinue
+    Write-Verdict -Title "(b) primality of $($numbers -join ', ')" -Report $report -ReportName 'primes'
+    Measure-Job -Report $report -Check { param($o) "$(@($o | Where-Object { $_ }).Count) of $($o.Count) prime" }
+    $Verdicts.Add([pscustomobject]@{ Case = 'seed primes'; Verdict = "$($report.Recommendation) at $($report.ThrottleLimit)"; Classification = $report.Classification })
+
+    $large = 100000000003, 100000000019, 100000000057, 100000000063, 100000000069, 100000000073, 100000000091, 100000000103, 100000000129, 100000000171, 100000000183, 100000000193
+    $report = $large | Measure-ConcurrencyModel $isPrime -ReportPath (Join-Path $ReportFolder 'primes-large.html') -WarningAction SilentlyContinue
+    Write-Verdict -Title "(b') the same test on $($large.Count) primes near 10^11" -Report $report -ReportName 'primes-large'
+    Measure-Job -Report $report -Check { param($o) "$(@($o | Where-Object { $_ }).Count) of $($o.Count) prime" }
+    $Verdicts.Add([pscustomobject]@{ Case = 'primes near 10^11'; Verdict = "$($report.Recommendation) at $($report.ThrottleLimit)"; Classification = $report.Classification })
+    #endregion
+
+    #region (c) Mixed: fetch, then crunch what came back
+    $fetchThenCrunch = {
+        $answer = Invoke-RestMethod $_
+        $text = ($answer | ConvertTo-Json -Compress) * 200
+        $sum = 0
+        foreach ($c in $text.ToCharArray()) { $sum += [int]$c }
+        $sum
+    }
+    $report = $urls | Measure-ConcurrencyModel $fetchThenCrunch -ReportPath (Join-Path $ReportFolder 'mixed.html') -WarningAction SilentlyContinue
+    Write-Verdict -Title "(c) $UrlCount fetches of $DelayMilliseconds ms, each followed by a loop over the answer" -Report $report -ReportName 'mixed'
+    Measure-Job -Report $report -Check { param($o) "$($o.Count) sums" }
+    $Verdicts.Add([pscustomobject]@{ Case = 'fetch then crunch'; Verdict = "$($report.Recommendation) at $($report.ThrottleLimit)"; Classification = $report.Classification })
+    #endregion
 }
 finally {
     Stop-DelayedEndpoint $endpoint
 }
 
-#endregion
-
-#region (b) CPU: primality
-
-$numbers = 10000019, 10000079, 10000103, 10000129
-$isPrime = {
-    $n = $_; if ($n -lt 2) { return $false }
-    if ($n % 2 -eq 0) { return $n -eq 2 }
-    $limit = [long][Math]::Sqrt($n)
-    for ($f = 3; $f -le $limit; $f += 2) {
-        if ($n % $f -eq 0) { return $false }
-    }
-    $true
-}
-
-function Invoke-PrimeComparison([string] $Title, [object[]] $Items) {
-    $sequential = Measure-Seconds { $Items | ForEach-Object { & $isPrime } }
-    $workload = Measure-Seconds { $Items | Invoke-ThreadBatch -Workload IsPrime -Ordered }
-    $script = Measure-Seconds { $Items | Invoke-ThreadBatch $isPrime -Ordered }
-    $describe = { param($r) $t = @($r.Output | Where-Object { $_ -eq $true }).Count; "$t of $($r.Output.Count) prime" }
-    foreach ($r in @{ Name = '-Workload IsPrime'; Run = $workload }, @{ Name = 'the script block'; Run = $script }) {
-        if (($r.Run.Output -join ',') -ne ($sequential.Output -join ',')) {
-            Write-Warning "Invoke-ThreadBatch with $($r.Name) gave other results than the sequential run: $($r.Run.Output -join ',') instead of $($sequential.Output -join ',')."
-            $script:Mismatches++
-        }
-    }
-    Write-Comparison -Title $Title -Rows @(
-        [pscustomobject]@{ Name = 'ForEach-Object, script (sequential)'; Seconds = $sequential.Seconds; Summary = & $describe $sequential }
-        [pscustomobject]@{ Name = 'Invoke-ThreadBatch -Workload IsPrime'; Seconds = $workload.Seconds; Summary = & $describe $workload }
-        [pscustomobject]@{ Name = 'Invoke-ThreadBatch { script }'; Seconds = $script.Seconds; Summary = & $describe $script }
-    )
-}
-
-# Warm-up of the script and of both Invoke-ThreadBatch paths.
-$null = $numbers | ForEach-Object { & $isPrime }
-$null = $numbers | Invoke-ThreadBatch -Workload IsPrime
-$null = $numbers | Invoke-ThreadBatch $isPrime
-
-Invoke-PrimeComparison -Title "(b) primality of $($numbers -join ', ')" -Items $numbers
-Write-Host "    $($numbers -join ', ') | Invoke-ThreadBatch -Workload IsPrime`n"
-Write-Host "    Four items of a few milliseconds each: start-up costs dominate either way. Larger numbers"
-Write-Host "    (about 10^13, so the trial division runs 1.5 million steps per item) make a job where the cores matter:`n"
-
-$large = 10000000000037, 10000000000051, 10000000000099, 10000000000129, 10000000000183, 10000000000259, 10000000000267, 10000000000273
-Invoke-PrimeComparison -Title "(b') the same test on $($large.Count) primes near 10^13" -Items $large
-
-#endregion
-
-Write-Host 'Measure-ConcurrencyModel (planned) will run this kind of comparison for you and recommend a model.'
-if ($script:Mismatches) { Write-Warning "$script:Mismatches run(s) gave wrong results."; exit 1 }
+Write-Host '== Verdicts' -ForegroundColor Cyan
+Write-Host ($Verdicts | Format-Table -AutoSize | Out-String -Width 80).TrimEnd()

@@ -23,6 +23,8 @@ internal sealed class TrialRunner
     /// <summary>Shorter sequential runs are repeated: the clocks, processor time above all, are too coarse for them.</summary>
     private static readonly TimeSpan MinimumSequentialTime = TimeSpan.FromMilliseconds(100);
     private const int MaximumPasses = 100;
+    private const int WarmUpCalls = 20;
+    private static readonly TimeSpan WarmUpTime = TimeSpan.FromMilliseconds(200);
 
     /// <summary>
     /// How many times each trial runs the sample (set by the sequential trial for tiny items); a
@@ -39,9 +41,7 @@ internal sealed class TrialRunner
     {
         using var executor = _recipe.CreateThreadExecutor(1);
         using var lane = executor.CreateLaneAsync(_token).GetAwaiter().GetResult();
-        // One untimed item first: the first run in a session compiles the script and the engine's
-        // paths, a cost the real job pays once, not per item.
-        lane.RunAsync(new[] { new WorkItem(0, _sample[0]) }, new SequentialSink(_token), _token).GetAwaiter().GetResult();
+        WarmUp(lane);
         var sink = new SequentialSink(_token);
         using var memory = new MemorySampler(OwnWorkingSet);
         double cpuBefore = executor.CpuSeconds();
@@ -66,6 +66,19 @@ internal sealed class TrialRunner
         // Reported per pass: what one run of the sample costs.
         return new TrialMeasurement(Models.Sequential, 1, _sample.Count, wall / passes, TimeSpan.Zero,
             cpu / passes, memory.PeakMB, sink.FailedItems, sink.FirstError);
+    }
+
+    /// <summary>
+    /// Untimed runs first. PowerShell interprets a script block for its first several calls and
+    /// then compiles it, which makes it several times faster; the engine's own paths are compiled
+    /// on first use too. A long job pays that once, so the sequential baseline is timed after it:
+    /// up to <see cref="WarmUpCalls"/> items, or <see cref="WarmUpTime"/>, whichever comes first.
+    /// </summary>
+    private void WarmUp(ILane lane)
+    {
+        var clock = Stopwatch.StartNew();
+        for (int i = 0; i < WarmUpCalls && clock.Elapsed < WarmUpTime && !_token.IsCancellationRequested; i++)
+            lane.RunAsync(new[] { new WorkItem(i, _sample[i % _sample.Count]) }, new SequentialSink(_token), _token).GetAwaiter().GetResult();
     }
 
     /// <summary>
