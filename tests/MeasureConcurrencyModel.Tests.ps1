@@ -72,7 +72,7 @@ Describe 'Measure-ConcurrencyModel on waiting work (all three models)' {
 
     It 'has a default view with the verdict, the reason and one bar per trial, within 80 columns' {
         $lines = ($report | Out-String -Width 200) -split '\r?\n'
-        $lines | Should -Contain "Recommendation : Thread, ThrottleLimit $($report.ThrottleLimit)   (IoBound, CPU $('{0:P0}' -f $report.CpuUtilization) of wall time)"
+        $lines | Should -Contain "Recommendation : Thread, ThrottleLimit $($report.ThrottleLimit)   (IoBound, CPU $('{0:0}' -f (100 * $report.CpuUtilization))% of wall time)"
         $bars = @($lines | Where-Object { $_ -match '^[ *] (Sequential|Thread|Process)\s+\d+\s+#+\s' })
         $bars.Count | Should -Be $report.Trials.Count
         @($bars | Where-Object { $_.StartsWith('*') }).Count | Should -Be 1 -Because 'the recommended trial is marked'
