@@ -183,3 +183,26 @@ Describe 'Measure-ConcurrencyModel bad input' {
         $err.FullyQualifiedErrorId | Should -BeLike 'UnknownWorkload,*'
     }
 }
+
+Describe 'Measure-ConcurrencyModel stopping' {
+    It 'Ctrl+C during the process trials returns promptly and leaves no worker' {
+        $dir = Join-Path $TestDrive 'ctrlc'
+        $null = New-Item -ItemType Directory -Path $dir
+        $ps = New-PSParallelInstance
+        try {
+            # -Model Process: every item runs in a worker process, which writes its pid.
+            $null = $ps.AddScript('param($d) 1..4 | Measure-ConcurrencyModel { Set-Content -LiteralPath (Join-Path $using:d "pid-$PID") -Value $PID; Start-Sleep -Seconds 20 } -Model Process -WarningAction SilentlyContinue').AddArgument($dir)
+            $handle = $ps.BeginInvoke()
+            Wait-Until { @(Get-ChildItem -LiteralPath $dir -File).Count -ge 1 } -TimeoutSeconds 90 | Should -BeTrue -Because 'the process trial must start its items'
+            $sw = [System.Diagnostics.Stopwatch]::StartNew()
+            $ps.Stop()
+            $sw.Elapsed.TotalSeconds | Should -BeLessThan 5 -Because 'Ctrl+C stops the trial that runs'
+            $handle.IsCompleted | Should -BeTrue
+            $ps.InvocationStateInfo.State | Should -Be 'Stopped'
+            $pids = @(Get-ChildItem -LiteralPath $dir -File | ForEach-Object { [int](Get-Content -LiteralPath $_.FullName) })
+            $pids | Should -Not -Contain $PID -Because 'only worker processes ran items'
+            Assert-NoWorkerLeft -ProcessId $pids
+        }
+        finally { Remove-PSParallelInstance $ps }
+    }
+}

@@ -39,6 +39,9 @@ internal sealed class PreparedExecutor : IExecutor
         finally
         {
             foreach (var lane in opening.Where(t => t.IsCompletedSuccessfully)) _opened.Enqueue(lane.Result);
+            // Stopped while lanes were still opening: close each as it finishes, so no runspace or worker outlives us.
+            foreach (var late in opening.Where(t => !t.IsCompleted))
+                _ = late.ContinueWith(t => t.Result.Dispose(), CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
         }
         return clock.Elapsed;
     }
