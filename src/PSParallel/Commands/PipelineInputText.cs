@@ -1,27 +1,41 @@
 using System.Management.Automation;
 using System.Management.Automation.Language;
+using System.Reflection;
 
 namespace PSParallel.Commands;
 
 /// <summary>
 /// Finds the text that fed a command, so a recommended command line can start with the caller's own
-/// input ("1..200 | ..."). Reads the invocation's line; when the input is not on it (a pipeline
-/// spread over lines, -InputObject) it falls back to a placeholder.
+/// input ("1..200 | ..."): the pipeline elements before the command, in the script it was called from.
+/// When there are none (input from -InputObject, or a call from a host that keeps no script text) it
+/// falls back to a placeholder.
 /// </summary>
 internal static class PipelineInputText
 {
     public const string Placeholder = "$items";
 
+    // The whole script around the call is kept by the engine but not published; PowerShell's
+    // public InvocationInfo only gives the command's first line. Read by reflection, with the
+    // line as the fallback if a future PowerShell renames it.
+    private static readonly PropertyInfo? ScriptPosition =
+        typeof(InvocationInfo).GetProperty("ScriptPosition", BindingFlags.Instance | BindingFlags.NonPublic);
+
     public static string Find(InvocationInfo invocation)
     {
-        string line = invocation.Line ?? "";
-        var ast = Parser.ParseInput(line, out _, out var errors);
+        var (script, commandStart) = Source(invocation);
+        var ast = Parser.ParseInput(script, out _, out var errors);
         if (errors.Length > 0) return Placeholder;
-        int commandStart = invocation.OffsetInLine - 1;
-        var command = ast.Find(a => a is CommandAst c && c.Extent.StartOffset == commandStart, searchNestedScriptBlocks: true) as CommandAst;
-        if (command is null) return Placeholder;
-        if (command.Parent is not PipelineAst pipeline) return Placeholder;
+        if (ast.Find(a => a is CommandAst c && c.Extent.StartOffset == commandStart, searchNestedScriptBlocks: true) is not CommandAst command ||
+            command.Parent is not PipelineAst pipeline)
+            return Placeholder;
         int position = pipeline.PipelineElements.IndexOf(command);
         return position > 0 ? string.Join(" | ", pipeline.PipelineElements.Take(position).Select(e => e.Extent.Text)) : Placeholder;
+    }
+
+    private static (string Script, int CommandStart) Source(InvocationInfo invocation)
+    {
+        if (ScriptPosition?.GetValue(invocation) is IScriptExtent extent && extent.StartScriptPosition.GetFullScript() is { Length: > 0 } full)
+            return (full, extent.StartOffset);
+        return (invocation.Line ?? "", invocation.OffsetInLine - 1);
     }
 }
