@@ -28,7 +28,7 @@ public sealed class ProcessExecutor : IExecutor
         {
             _live.TryRemove(retired, out _);
             AddRetired(cpu);
-        }).ConfigureAwait(false);
+        }, token).ConfigureAwait(false);
         _live[lane] = 0;
         return lane;
     }

@@ -38,18 +38,25 @@ internal sealed class ProcessLane : ILane
 
     public long WorkingSetBytes() => _worker.WorkingSetBytes();
 
-    /// <summary>Starts a worker and sets it up; <paramref name="retired"/> gets its CPU seconds when it ends.</summary>
-    public static async Task<ProcessLane> StartAsync(WorkerCommand command, SetupMessage setup, Action<ProcessLane, double> retired)
+    /// <summary>
+    /// Starts a worker and sets it up; <paramref name="retired"/> gets its CPU seconds when it ends.
+    /// A stop while the worker is still starting kills it at once: a slow start must not outlive the batch.
+    /// </summary>
+    public static async Task<ProcessLane> StartAsync(WorkerCommand command, SetupMessage setup, Action<ProcessLane, double> retired,
+        CancellationToken token)
     {
         var lane = new ProcessLane(WorkerProcess.Start(command), retired);
         try
         {
+            using var killOnStop = token.Register(lane._worker.Kill);
             await lane.HandshakeAsync(setup).ConfigureAwait(false);
+            token.ThrowIfCancellationRequested();
         }
-        catch
+        catch (Exception ex)
         {
             lane._worker.Kill();
             lane.Dispose();
+            if (token.IsCancellationRequested && ex is not OperationCanceledException) throw new OperationCanceledException(token);
             throw;
         }
         _ = Task.Run(lane.ListenAsync);
