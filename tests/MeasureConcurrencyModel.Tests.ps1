@@ -98,7 +98,7 @@ Describe 'Measure-ConcurrencyModel classification' {
         $report.Reason | Should -Match '^Sequential finished 64 items'
         $report.SampleSize | Should -Be 64 -Because 'the default sample is at most 64 items'
         $report.TotalItems | Should -Be 500 -Because 'the job is every item given'
-        $report.Command | Should -Be '1..500 | ForEach-Object { $_ }'
+        $report.Command | Should -Be '1..500 | ForEach-Object { & { $_ } }'
     }
 }
 

@@ -41,8 +41,10 @@ public sealed class ConcurrencyStudy
             Climb(Models.Thread, new DegreeLadder(cores, Math.Min(_options.MaxThrottleLimit, _sample.Count)), runner, trials, progress);
         if (_options.Models.Contains(Models.Process))
         {
-            // Every worker is a whole pwsh: past twice the cores they cost more to start than they add.
-            var ladder = new DegreeLadder(cores, Math.Min(Math.Min(_options.MaxThrottleLimit, _sample.Count), 2 * cores));
+            // Every worker is a whole pwsh that takes about a second to start: more workers than the
+            // cores are tried only when processes are already the fastest way.
+            int cap = Math.Min(Math.Min(_options.MaxThrottleLimit, _sample.Count), 2 * cores);
+            var ladder = new DegreeLadder(cores, cap, () => IsFastest(Models.Process, trials));
             try
             {
                 Climb(Models.Process, ladder, runner, trials, progress);
@@ -58,15 +60,21 @@ public sealed class ConcurrencyStudy
         return trials;
     }
 
-    /// <summary>Tries the ladder's degrees; each is judged by its rate over the whole job, start-up included.</summary>
-    private void Climb(string model, DegreeLadder ladder, TrialRunner runner, List<TrialMeasurement> trials, Action<string> progress)
+    /// <summary>
+    /// Tries the ladder's degrees. The climb follows the rate with the pool open (start-up would stop
+    /// it early on a small sample); the choice among the trials is made on the projection afterwards.
+    /// </summary>
+    private bool IsFastest(string model, IReadOnlyList<TrialMeasurement> trials) =>
+        trials.Count > 0 && trials.MinBy(t => t.Project(_options.TotalItems))!.Model == model;
+
+    private static void Climb(string model, DegreeLadder ladder, TrialRunner runner, List<TrialMeasurement> trials, Action<string> progress)
     {
         while (ladder.Next is { } degree)
         {
             progress($"{model.ToLowerInvariant()}s at {degree}");
             var trial = runner.RunPool(model, degree);
             trials.Add(trial);
-            ladder.Record(_options.TotalItems / trial.Project(_options.TotalItems).TotalSeconds);
+            ladder.Record(trial.ItemsPerSecond);
         }
     }
 }

@@ -11,13 +11,16 @@ public sealed class DegreeLadder
     public const double Growth = 1.15;
 
     private readonly int _cap;
+    private readonly Func<bool> _worthClimbing;
     private int _current;
     private double _bestRate;
 
-    public DegreeLadder(int start, int cap)
+    /// <param name="worthClimbing">Asked before each step up; false ends the ladder (default: always worth it).</param>
+    public DegreeLadder(int start, int cap, Func<bool>? worthClimbing = null)
     {
         _cap = Math.Max(1, cap);
         _current = Math.Min(Math.Max(1, start), _cap);
+        _worthClimbing = worthClimbing ?? (() => true);
     }
 
     /// <summary>The next degree to try, or null when the ladder is done.</summary>
@@ -28,6 +31,6 @@ public sealed class DegreeLadder
     {
         bool grew = itemsPerSecond >= _bestRate * Growth;
         _bestRate = Math.Max(_bestRate, itemsPerSecond);
-        _current = grew && _current < _cap ? Math.Min(_current * 2, _cap) : 0;
+        _current = grew && _current < _cap && _worthClimbing() ? Math.Min(_current * 2, _cap) : 0;
     }
 }

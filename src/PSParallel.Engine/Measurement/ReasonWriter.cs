@@ -12,7 +12,7 @@ public static class ReasonWriter
         string trial = chosen.Model == Models.Sequential
             ? $"Sequential finished {chosen.Items} items in {Seconds(chosen.Duration)}"
             : $"{Plural(chosen.Model)} at {chosen.ThrottleLimit} finished {chosen.Items} items in {Seconds(chosen.Duration)}" +
-              (chosen.Startup.TotalSeconds >= 0.05 ? $" ({Seconds(chosen.Startup)} of it starting up)" : "");
+              (chosen.Startup.TotalSeconds >= 0.05 ? $" after {Seconds(chosen.Startup)} of start-up" : "");
         return $"{trial}; {Comparison(choice, totalItems, projected)}; {WorkShare(cpuUtilization)}.";
     }
 

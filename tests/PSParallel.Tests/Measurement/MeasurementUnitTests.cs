@@ -51,6 +51,18 @@ public class DegreeLadderTests
     }
 
     [Fact]
+    public void Does_not_climb_when_the_caller_says_it_is_not_worth_it()
+    {
+        bool worth = false;
+        var ladder = new DegreeLadder(2, 8, () => worth);
+        ladder.Record(10);
+        Assert.Null(ladder.Next);
+        var willing = new DegreeLadder(2, 8, () => worth = true);
+        willing.Record(10);
+        Assert.Equal(4, willing.Next);
+    }
+
+    [Fact]
     public void A_start_above_the_cap_starts_at_the_cap()
     {
         var ladder = new DegreeLadder(8, 3);
@@ -100,6 +112,13 @@ public class ModelChooserTests
     }
 
     [Fact]
+    public void Runspaces_opening_one_after_another_delay_the_job_by_half_their_opening()
+    {
+        var trial = Trials.Of(Models.Thread, 16, seconds: 0.2, startup: 0.6, items: 64);
+        Assert.Equal(0.3 + 640 / 320.0, trial.Project(640).TotalSeconds, 6);
+    }
+
+    [Fact]
     public void Picks_the_fastest_projection_and_each_models_best_degree()
     {
         var trials = new[]
@@ -113,7 +132,7 @@ public class ModelChooserTests
         Assert.Equal(Models.Thread, choice.Chosen.Model);
         Assert.Equal(16, choice.Chosen.ThrottleLimit);
         Assert.Equal(new[] { Models.Sequential, Models.Thread, Models.Process }, choice.Projected.Keys);
-        Assert.Equal(0.5, choice.Projected[Models.Thread].TotalSeconds, 6);
+        Assert.Equal(0.3 / 2 + 0.2, choice.Projected[Models.Thread].TotalSeconds, 6);
     }
 
     [Fact]
@@ -173,7 +192,7 @@ public class ReasonWriterTests
     public void Mentions_start_up_when_it_is_noticeable()
     {
         var trials = new[] { Trials.Of(Models.Process, 2, 2, startup: 1.2) };
-        Assert.StartsWith("Processes at 2 finished 64 items in 2.00 s (1.20 s of it starting up)", ReasonWriter.Write(new ModelChooser(trials, 64), 64, 1));
+        Assert.StartsWith("Processes at 2 finished 64 items in 2.00 s after 1.20 s of start-up", ReasonWriter.Write(new ModelChooser(trials, 64), 64, 1));
     }
 }
 
@@ -189,8 +208,8 @@ public class CommandLineWriterTests
     };
 
     [Fact]
-    public void Sequential_is_a_plain_ForEach_Object() =>
-        Assert.Equal("1..200 | ForEach-Object { $_ * 2 }", CommandLineWriter.Write(Job(" $_ * 2 "), Models.Sequential, 1));
+    public void Sequential_is_ForEach_Object_with_the_script_in_a_child_scope_as_measured() =>
+        Assert.Equal("1..200 | ForEach-Object { & { $_ * 2 } }", CommandLineWriter.Write(Job(" $_ * 2 "), Models.Sequential, 1));
 
     [Fact]
     public void Sequential_with_using_runs_on_one_thread_because_ForEach_Object_has_no_using() =>
