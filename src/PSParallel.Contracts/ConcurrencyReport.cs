@@ -66,14 +66,14 @@ public sealed class ConcurrencyTrial
     public string Model { get; }
     public int ThrottleLimit { get; }
     public int Items { get; }
-    /// <summary>Wall time of the trial, start-up included.</summary>
+    /// <summary>Wall time of the items, with the pool already open (see <see cref="StartupSeconds"/>).</summary>
     public TimeSpan Duration { get; }
     public double ItemsPerSecond => Duration.TotalSeconds > 0 ? Items / Duration.TotalSeconds : 0;
     /// <summary>Sequential duration over this trial's (1 for the sequential trial; 0 when it did not run).</summary>
     public double Speedup { get; }
     /// <summary>Processor time used, worker processes included.</summary>
     public double CpuSeconds { get; }
-    /// <summary>Time before the first item started (runspaces opened, workers started).</summary>
+    /// <summary>Time to open and warm up the pool (runspaces opened, workers started), before the clock of <see cref="Duration"/>.</summary>
     public double StartupSeconds { get; }
     /// <summary>Largest working set seen during the trial, this process plus its workers.</summary>
     public double PeakMemoryMB { get; }

@@ -71,7 +71,7 @@ public sealed class ConcurrencyStudy
     {
         while (ladder.Next is { } degree)
         {
-            progress($"{model.ToLowerInvariant()}s at {degree}");
+            progress($"{(model == Models.Process ? "processes" : "threads")} at {degree}");
             var trial = runner.RunPool(model, degree);
             trials.Add(trial);
             ladder.Record(trial.ItemsPerSecond);

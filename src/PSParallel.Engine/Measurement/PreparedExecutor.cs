@@ -5,7 +5,8 @@ namespace PSParallel.Engine;
 
 /// <summary>
 /// Wraps an executor so a trial can open its lanes before the clock starts: the lanes are opened
-/// all at once (the start-up, measured on its own) and handed to the batch as it asks for lanes.
+/// and warmed up all at once (the start-up, measured on its own) and handed to the batch as it
+/// asks for lanes.
 /// A lane the batch never asks for is closed with the executor.
 /// </summary>
 internal sealed class PreparedExecutor : IExecutor
@@ -19,11 +20,14 @@ internal sealed class PreparedExecutor : IExecutor
     public int MaxItemsPerLane => _inner.MaxItemsPerLane;
     public bool SupportsChunks => _inner.SupportsChunks;
 
-    /// <summary>Opens <paramref name="lanes"/> lanes in parallel and returns how long that took.</summary>
-    public TimeSpan Prepare(int lanes, CancellationToken token)
+    /// <summary>
+    /// Opens <paramref name="lanes"/> lanes in parallel, each warmed up by <paramref name="warmUp"/>
+    /// once open, and returns how long that took.
+    /// </summary>
+    public TimeSpan Prepare(int lanes, Action<ILane> warmUp, CancellationToken token)
     {
         var clock = Stopwatch.StartNew();
-        var opening = Enumerable.Range(0, lanes).Select(_ => _inner.CreateLaneAsync(token)).ToArray();
+        var opening = Enumerable.Range(0, lanes).Select(_ => OpenWarmAsync(warmUp, token)).ToArray();
         try
         {
             Task.WaitAll(opening, token);
@@ -44,6 +48,21 @@ internal sealed class PreparedExecutor : IExecutor
                 _ = late.ContinueWith(t => t.Result.Dispose(), CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
         }
         return clock.Elapsed;
+    }
+
+    private async Task<ILane> OpenWarmAsync(Action<ILane> warmUp, CancellationToken token)
+    {
+        var lane = await _inner.CreateLaneAsync(token).ConfigureAwait(false);
+        try
+        {
+            await Task.Run(() => warmUp(lane), token).ConfigureAwait(false);
+        }
+        catch
+        {
+            lane.Dispose();
+            throw;
+        }
+        return lane;
     }
 
     public Task<ILane> CreateLaneAsync(CancellationToken token) =>

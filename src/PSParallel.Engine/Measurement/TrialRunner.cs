@@ -24,7 +24,7 @@ internal sealed class TrialRunner
     private static readonly TimeSpan MinimumSequentialTime = TimeSpan.FromMilliseconds(100);
     private const int MaximumPasses = 100;
     private const int WarmUpCalls = 20;
-    private static readonly TimeSpan WarmUpTime = TimeSpan.FromMilliseconds(200);
+    private static readonly TimeSpan WarmUpTime = TimeSpan.FromMilliseconds(100);
 
     /// <summary>
     /// How many times each trial runs the sample (set by the sequential trial for tiny items); a
@@ -69,10 +69,12 @@ internal sealed class TrialRunner
     }
 
     /// <summary>
-    /// Untimed runs first. PowerShell interprets a script block for its first several calls and
-    /// then compiles it, which makes it several times faster; the engine's own paths are compiled
-    /// on first use too. A long job pays that once, so the sequential baseline is timed after it:
-    /// up to <see cref="WarmUpCalls"/> items, or <see cref="WarmUpTime"/>, whichever comes first.
+    /// Runs on a lane before its clock starts. PowerShell interprets a script block for its first
+    /// several calls and then compiles it, which makes it several times faster; the engine's own
+    /// paths are compiled on first use too. Each runspace or worker pays that once, like opening
+    /// it: the sequential trial leaves it out (a session running the job itself pays it once) and
+    /// pool trials count it in their start-up. Up to <see cref="WarmUpCalls"/> items, or
+    /// <see cref="WarmUpTime"/>, whichever comes first.
     /// </summary>
     private void WarmUp(ILane lane)
     {
@@ -103,7 +105,7 @@ internal sealed class TrialRunner
         TimeSpan startup;
         try
         {
-            startup = executor.Prepare(degree, _token);
+            startup = executor.Prepare(degree, WarmUp, _token);
         }
         catch
         {
