@@ -69,9 +69,12 @@ public static class HtmlReport
         return html.ToString();
     }
 
-    private static string Verdict(ConcurrencyReport report) => report.Recommendation == Models.Sequential
-        ? "Run it sequentially."
-        : $"Use {report.Recommendation.ToLowerInvariant()}s, throttle limit {report.ThrottleLimit}.";
+    private static string Verdict(ConcurrencyReport report) => report.Recommendation switch
+    {
+        Models.Sequential => "Run it sequentially.",
+        Models.Process => $"Use processes, throttle limit {report.ThrottleLimit}.",
+        _ => $"Use {report.Recommendation.ToLowerInvariant()}s, throttle limit {report.ThrottleLimit}.",
+    };
 
     /// <summary>A horizontal bar per trial, longest = fastest; the recommended trial is outlined.</summary>
     private static void AppendChart(StringBuilder html, ConcurrencyReport report)
