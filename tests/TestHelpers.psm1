@@ -527,3 +527,81 @@ function Start-ChildPwsh {
 
 Export-ModuleMember -Function Get-ProcessArgument, Test-ProcessAlive, Get-ChildProcessId, Get-PSParallelWorker,
     Assert-NoWorkerLeft, Get-PidFromFile, New-FakePowerShell, Start-ChildPwsh
+
+# --- a real headless browser (for the HTML report) ----------------------------------------
+
+function Get-HeadlessBrowser {
+    <#
+    Finds a Chromium-family browser (chromium, chromium-browser, google-chrome on PATH, or
+    /usr/bin/chromium). When there is none and this is a Debian-like system where we are root
+    and have apt-get, installs Debian's chromium package (no recommends, quiet), running
+    `apt-get update` and trying again when the first install fails (no or stale package lists).
+    The whole install is bounded by $InstallTimeoutSeconds. Returns Path ($null when there is no
+    browser), Reason (why not, for Set-ItResult -Skipped), Installed and Seconds.
+    #>
+    param([int] $InstallTimeoutSeconds = 360)
+    $find = {
+        foreach ($name in 'chromium', 'chromium-browser', 'google-chrome', 'google-chrome-stable') {
+            $cmd = Get-Command $name -CommandType Application -ErrorAction SilentlyContinue | Select-Object -First 1
+            if ($cmd) { return $cmd.Source }
+        }
+        if (Test-Path -LiteralPath '/usr/bin/chromium' -PathType Leaf) { return '/usr/bin/chromium' }
+        $null
+    }
+    $result = { param($Path, $Reason, $Installed) [pscustomobject]@{ Path = $Path; Reason = $Reason; Installed = [bool]$Installed; Seconds = [math]::Round($sw.Elapsed.TotalSeconds, 1) } }
+    $sw = [System.Diagnostics.Stopwatch]::StartNew()
+    $path = & $find
+    if ($path) { return & $result $path $null $false }
+
+    if (-not $IsLinux) { return & $result $null 'no chromium or google-chrome found, and installing one is only automated on Debian-like Linux' $false }
+    $aptGet = Get-Command apt-get -CommandType Application -ErrorAction SilentlyContinue | Select-Object -First 1
+    if (-not $aptGet) { return & $result $null 'no chromium or google-chrome found, and there is no apt-get to install one' $false }
+    $uid = (& id -u 2>$null | Select-Object -First 1)
+    if ("$uid".Trim() -ne '0') { return & $result $null "no chromium or google-chrome found, and installing one needs root (uid is $uid)" $false }
+
+    # One apt-get run, killed when the install's time budget runs out. Output is captured, not shown.
+    $apt = {
+        param([string[]] $Arguments)
+        $left = $InstallTimeoutSeconds - $sw.Elapsed.TotalSeconds
+        if ($left -lt 5) { return [pscustomobject]@{ ExitCode = -1; Output = 'no time left' } }
+        $psi = [System.Diagnostics.ProcessStartInfo]::new($aptGet.Source)
+        foreach ($a in $Arguments) { $psi.ArgumentList.Add($a) }
+        $psi.Environment['DEBIAN_FRONTEND'] = 'noninteractive'
+        $psi.RedirectStandardOutput = $true
+        $psi.RedirectStandardError = $true
+        $psi.RedirectStandardInput = $true
+        $psi.UseShellExecute = $false
+        $p = [System.Diagnostics.Process]::Start($psi)
+        try {
+            $p.StandardInput.Close()
+            $out = $p.StandardOutput.ReadToEndAsync()
+            $err = $p.StandardError.ReadToEndAsync()
+            if (-not $p.WaitForExit([int]($left * 1000))) {
+                $p.Kill($true)
+                $p.WaitForExit()
+                return [pscustomobject]@{ ExitCode = -1; Output = "apt-get $($Arguments -join ' ') still running after the install's $InstallTimeoutSeconds s: killed" }
+            }
+            $p.WaitForExit()
+            [pscustomobject]@{ ExitCode = $p.ExitCode; Output = ($out.Result + $err.Result).Trim() }
+        }
+        finally { $p.Dispose() }
+    }
+    # Another test run may hold the dpkg lock (installing the same package): wait for it.
+    $install = @('install', '-y', '-qq', '--no-install-recommends', '-o', 'DPkg::Lock::Timeout=120', 'chromium')
+    Write-Host "    no headless browser found: installing Debian's chromium with apt-get (at most $InstallTimeoutSeconds s)"
+    $run = & $apt $install
+    if ($run.ExitCode -ne 0 -and -not (& $find)) {
+        # Usually "Unable to locate package" (no package lists) or 404s (stale lists).
+        $update = & $apt @('update', '-qq', '-o', 'DPkg::Lock::Timeout=120')
+        $run = if ($update.ExitCode -eq 0) { & $apt $install } else { $update }
+    }
+    $path = & $find
+    if ($path) {
+        Write-Host "    installed $path in $([math]::Round($sw.Elapsed.TotalSeconds)) s"
+        return & $result $path $null $true
+    }
+    $tail = (@($run.Output -split "`n" | Where-Object { $_.Trim() }) | Select-Object -Last 3) -join ' | '
+    & $result $null "no chromium or google-chrome found, and installing chromium with apt-get failed (exit code $($run.ExitCode)): $tail" $false
+}
+
+Export-ModuleMember -Function Get-HeadlessBrowser

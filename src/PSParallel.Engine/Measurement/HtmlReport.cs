@@ -36,6 +36,8 @@ public static class HtmlReport
             .Append(".verdict{font-size:1.3em;padding:.6em 1em;background:#eef6ff;border-left:6px solid #2e86de}\n")
             .Append("table{border-collapse:collapse;width:100%} th,td{padding:4px 8px;border-bottom:1px solid #eee;text-align:right}\n")
             .Append("th:first-child,td:first-child{text-align:left} code{background:#f4f4f4;padding:2px 4px;word-break:break-all}\n")
+            // Ten columns: narrower cells keep the trials table inside the page's 760 px.
+            .Append("#trials th,#trials td{padding:4px 5px}\n")
             .Append("</style>\n</head>\n<body>\n")
             .Append("<h1>Which concurrency model?</h1>\n")
             .Append("<p class=\"verdict\" id=\"verdict\"><strong>").Append(Text(Verdict(report))).Append("</strong></p>\n")
@@ -67,9 +69,12 @@ public static class HtmlReport
         return html.ToString();
     }
 
-    private static string Verdict(ConcurrencyReport report) => report.Recommendation == Models.Sequential
-        ? "Run it sequentially."
-        : $"Use {report.Recommendation.ToLowerInvariant()}s, throttle limit {report.ThrottleLimit}.";
+    private static string Verdict(ConcurrencyReport report) => report.Recommendation switch
+    {
+        Models.Sequential => "Run it sequentially.",
+        Models.Process => $"Use processes, throttle limit {report.ThrottleLimit}.",
+        _ => $"Use {report.Recommendation.ToLowerInvariant()}s, throttle limit {report.ThrottleLimit}.",
+    };
 
     /// <summary>A horizontal bar per trial, longest = fastest; the recommended trial is outlined.</summary>
     private static void AppendChart(StringBuilder html, ConcurrencyReport report)
