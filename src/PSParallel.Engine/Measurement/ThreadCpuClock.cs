@@ -68,6 +68,10 @@ internal static class ThreadCpuClock
         }
     }
 
+    /// <summary>The calling thread's times: with waiting on Linux, processor time alone elsewhere.</summary>
+    public static ThreadTimes? ForCurrentThread() =>
+        CurrentLinuxThreadId() is var id && id != 0 ? ReadLinux(id) ?? Now() : Now();
+
     /// <summary>The calling thread's processor time (waiting unknown: zero).</summary>
     public static ThreadTimes? Now()
     {

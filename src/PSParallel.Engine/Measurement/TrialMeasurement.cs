@@ -15,6 +15,9 @@ public sealed record TrialMeasurement(
     int Failed,
     string? FirstError)
 {
+    /// <summary>How many times the trial ran the sample (a trial reports one pass).</summary>
+    public int Passes { get; init; } = 1;
+
     // A trial too quick for the clock still gets a finite rate.
     private static readonly TimeSpan Tick = TimeSpan.FromMilliseconds(0.01);
 

@@ -20,12 +20,6 @@ internal sealed class TrialRunner
         _token = token;
     }
 
-    /// <summary>Shorter sequential runs are repeated: the clocks, processor time above all, are too coarse for them.</summary>
-    private static readonly TimeSpan MinimumSequentialTime = TimeSpan.FromMilliseconds(100);
-    private const int MaximumPasses = 100;
-    private const int WarmUpCalls = 20;
-    private static readonly TimeSpan WarmUpTime = TimeSpan.FromMilliseconds(100);
-
     /// <summary>
     /// How many times each trial runs the sample (set by the sequential trial for tiny items); a
     /// trial reports what one pass cost.
@@ -33,11 +27,19 @@ internal sealed class TrialRunner
     public int Passes { get; private set; } = 1;
 
     /// <summary>
-    /// The items one after the other on one runspace (or one workload instance), each in a child
-    /// scope, as a plain ForEach-Object would run them: no scheduling, no hand-over between threads.
-    /// Opening the runspace is not counted, since running in one's own session opens none.
+    /// The items one after the other, each in a child scope. A script runs as the sequential command
+    /// runs it, in a ForEach-Object pipeline (<see cref="SequentialPipeline"/>); a compiled workload
+    /// runs on one lane, with no scheduling and no hand-over between threads. Opening the runspace
+    /// is not counted, since running in one's own session opens none.
     /// </summary>
     public TrialMeasurement RunSequential()
+    {
+        var trial = _recipe.Script is { } script ? SequentialPipeline.Run(script, _sample, _token) : RunSequentialWorkload();
+        Passes = trial.Passes;
+        return trial;
+    }
+
+    private TrialMeasurement RunSequentialWorkload()
     {
         using var executor = _recipe.CreateThreadExecutor(1);
         using var lane = executor.CreateLaneAsync(_token).GetAwaiter().GetResult();
@@ -53,10 +55,9 @@ internal sealed class TrialRunner
             lane.RunAsync(items, sink, _token).GetAwaiter().GetResult();
             sink.EndPass();
             passes++;
-        } while (sink.Wall < MinimumSequentialTime && passes < MaximumPasses && !_token.IsCancellationRequested);
+        } while (sink.Wall < PassClock.MinimumTime && passes < PassClock.MaximumPasses && !_token.IsCancellationRequested);
         clock.Stop();
         _token.ThrowIfCancellationRequested();
-        Passes = passes;
         var wall = sink.Wall > TimeSpan.Zero ? sink.Wall : clock.Elapsed;
         // The measurement keeps processor seconds; from the thread's clocks they are the share of the
         // wall time the items computed while they could run, so a busy machine does not dilute them.
@@ -65,7 +66,7 @@ internal sealed class TrialRunner
             : BackgroundCpu.Subtract(executor.CpuSeconds() - cpuBefore, clock.Elapsed);
         // Reported per pass: what one run of the sample costs.
         return new TrialMeasurement(Models.Sequential, 1, _sample.Count, wall / passes, TimeSpan.Zero,
-            cpu / passes, memory.PeakMB, sink.FailedItems, sink.FirstError);
+            cpu / passes, memory.PeakMB, sink.FailedItems, sink.FirstError) { Passes = passes };
     }
 
     /// <summary>
@@ -73,13 +74,13 @@ internal sealed class TrialRunner
     /// several calls and then compiles it, which makes it several times faster; the engine's own
     /// paths are compiled on first use too. Each runspace or worker pays that once, like opening
     /// it: the sequential trial leaves it out (a session running the job itself pays it once) and
-    /// pool trials count it in their start-up. Up to <see cref="WarmUpCalls"/> items, or
-    /// <see cref="WarmUpTime"/>, whichever comes first.
+    /// pool trials count it in their start-up. Up to <see cref="PassClock.WarmUpCalls"/> items, or
+    /// <see cref="PassClock.WarmUpTime"/>, whichever comes first.
     /// </summary>
     private void WarmUp(ILane lane)
     {
         var clock = Stopwatch.StartNew();
-        for (int i = 0; i < WarmUpCalls && clock.Elapsed < WarmUpTime && !_token.IsCancellationRequested; i++)
+        for (int i = 0; i < PassClock.WarmUpCalls && clock.Elapsed < PassClock.WarmUpTime && !_token.IsCancellationRequested; i++)
             lane.RunAsync(new[] { new WorkItem(i, _sample[i % _sample.Count]) }, new SequentialSink(_token), _token).GetAwaiter().GetResult();
     }
 
@@ -130,7 +131,7 @@ internal sealed class TrialRunner
             summary.CpuSeconds / Passes, memory.PeakMB, sink.FailedItems, sink.FirstError);
     }
 
-    private static long OwnWorkingSet()
+    internal static long OwnWorkingSet()
     {
         using var self = Process.GetCurrentProcess();
         return self.WorkingSet64;

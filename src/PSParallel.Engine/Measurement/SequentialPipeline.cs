@@ -1,0 +1,136 @@
+using System.Collections;
+using System.Diagnostics;
+using System.Management.Automation;
+using System.Management.Automation.Runspaces;
+
+namespace PSParallel.Engine;
+
+/// <summary>
+/// The sequential trial of a script, run the way the recommended sequential command runs it:
+/// <c>$items | ForEach-Object { &amp; { body } }</c>, in a runspace set up like the pool's ($using:,
+/// -Variable, -Function, -Module, location). Timed from inside the pipeline by a
+/// <see cref="PassClock"/>, so the runspace's opening and the hand-over to its thread are left out.
+/// </summary>
+internal static class SequentialPipeline
+{
+    // Warm-up first (PowerShell compiles a script block after its first calls), one item a pipeline;
+    // then whole passes over the sample until the clock has enough. A throw fails one item, as the
+    // pool would count it, instead of ending the pass.
+    private const string Script = """
+        param($__pspText, $__pspItems, $__pspClock, $__pspLocation)
+        if ($__pspLocation) { Set-Location -LiteralPath $__pspLocation }
+        $__pspBody = [scriptblock]::Create($__pspText)
+        foreach ($__pspItem in $__pspItems) {
+            if ($__pspClock.WarmedUp()) { break }
+            $null = $__pspItem | ForEach-Object { try { & $__pspBody } catch { } }
+        }
+        do {
+            $__pspClock.Start()
+            $null = $__pspItems | ForEach-Object { $__pspItem = $_; try { & $__pspBody } catch { $__pspClock.Failed($__pspItem, $_) } }
+            $__pspClock.Stop()
+        } while ($__pspClock.WantsAnotherPass())
+        """;
+
+    public static TrialMeasurement Run(RunspaceSetup setup, IReadOnlyList<object?> sample, CancellationToken token)
+    {
+        using var runspace = RunspaceFactory.CreateRunspace(setup.CreateSessionState());
+        try
+        {
+            runspace.Open();
+        }
+        catch (Exception ex) when (ex is RuntimeException or PSInvalidOperationException)
+        {
+            throw new ScriptSetupException($"The runspace for the items could not be set up: {ex.Message}", "WorkerSetupFailed",
+                ErrorCategory.ResourceUnavailable, null);
+        }
+        using var shell = PowerShell.Create();
+        shell.Runspace = runspace;
+        var clock = new PassClock(sample.Count);
+        shell.AddScript(Script).AddArgument(setup.ScriptText).AddArgument(sample.ToArray()).AddArgument(clock).AddArgument(setup.Location);
+        using var memory = new MemorySampler(TrialRunner.OwnWorkingSet);
+        using var stopOnCancel = token.Register(() => shell.BeginStop(null, null));
+        try
+        {
+            shell.Invoke();
+        }
+        catch (PipelineStoppedException) when (token.IsCancellationRequested)
+        {
+        }
+        token.ThrowIfCancellationRequested();
+        var errors = shell.Streams.Error.Count + clock.ThrownErrors;
+        return new TrialMeasurement(Models.Sequential, 1, sample.Count, clock.Wall / clock.Passes, TimeSpan.Zero,
+            clock.CpuSeconds / clock.Passes, memory.PeakMB, Math.Min(sample.Count, errors / clock.Passes),
+            clock.FirstError ?? (shell.Streams.Error.Count > 0 ? shell.Streams.Error[0].ToString() : null))
+        {
+            Passes = clock.Passes,
+        };
+    }
+}
+
+/// <summary>
+/// Called by the sequential pipeline on its own thread: times the passes (wall, and processor time
+/// net of waiting for a processor, see <see cref="ThreadCpuClock"/>), decides the warm-up and the
+/// number of passes, and counts thrown errors. Public because the pipeline's script calls it.
+/// </summary>
+public sealed class PassClock
+{
+    /// <summary>Shorter runs are repeated: the clocks, processor time above all, are too coarse for them.</summary>
+    public static readonly TimeSpan MinimumTime = TimeSpan.FromMilliseconds(100);
+    public const int MaximumPasses = 100;
+    public const int WarmUpCalls = 20;
+    public static readonly TimeSpan WarmUpTime = TimeSpan.FromMilliseconds(100);
+
+    private readonly int _sampleSize;
+    private readonly Stopwatch _warmUp = new();
+    private int _warmUpCalls;
+    private long _passStart;
+    private ThreadTimes? _timesStart;
+    private bool _cpuKnown = true;
+    private TimeSpan _cpu, _waiting;
+
+    internal PassClock(int sampleSize) => _sampleSize = sampleSize;
+
+    internal TimeSpan Wall { get; private set; }
+    internal int Passes { get; private set; }
+    internal int ThrownErrors { get; private set; }
+    internal string? FirstError { get; private set; }
+
+    internal double CpuSeconds => _cpuKnown && Wall > _waiting
+        ? Math.Clamp(_cpu.TotalSeconds / (Wall - _waiting).TotalSeconds, 0, 1) * Wall.TotalSeconds
+        : Wall.TotalSeconds;
+
+    public bool WarmedUp()
+    {
+        _warmUp.Start();
+        return _warmUpCalls++ >= WarmUpCalls || _warmUp.Elapsed >= WarmUpTime;
+    }
+
+    public void Start()
+    {
+        _timesStart = ThreadCpuClock.ForCurrentThread();
+        _passStart = Stopwatch.GetTimestamp();
+    }
+
+    public void Stop()
+    {
+        Wall += Stopwatch.GetElapsedTime(_passStart);
+        Passes++;
+        if (_timesStart is { } start && ThreadCpuClock.ForCurrentThread() is { } end)
+        {
+            _cpu += end.Cpu - start.Cpu;
+            _waiting += end.Waiting - start.Waiting;
+        }
+        else
+        {
+            _cpuKnown = false;
+        }
+    }
+
+    public bool WantsAnotherPass() => Wall < MinimumTime && Passes < MaximumPasses;
+
+    public void Failed(object? item, ErrorRecord error)
+    {
+        ThrownErrors++;
+        FirstError ??= $"item {item}: {error}";
+    }
+}
