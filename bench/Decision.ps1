@@ -14,8 +14,8 @@ For each workload:
      for it), Invoke-ThreadBatch up a ladder of degrees (2 .. 64 for waiting work, 2 and 4 for
      computing work) and Invoke-ProcessBatch at 2 and 4, plus every configuration some measurement
      recommended or projected for a model and the ladder did not include. When a measurement
-     recommends Sequential for a script, its Command text also runs verbatim (it dot-sources the body
-     in ForEach-Object, which is not the child scope the trials ran in).
+     recommends Sequential for a script, its Command text also runs verbatim ('ForEach-Object { & { body } }',
+     the form the sequential trial ran).
   3. Regret = median time of the recommended configuration / the best median of any configuration;
      projection error = |projected - measured| / measured for the recommended configuration.
 
@@ -271,7 +271,7 @@ function Write-Report($Plan, [hashtable] $Calibration, [hashtable] $Info) {
                 'Sequential' { if ($w.Workload) { "sequential: ``Invoke-ThreadBatch -Workload $($w.Workload) -ThrottleLimit 1``" } else { 'sequential: `$items | ForEach-Object { & $body }`' } }
                 'Thread' { "Invoke-ThreadBatch -ThrottleLimit $($row.Throttle)" }
                 'Process' { "Invoke-ProcessBatch -ThrottleLimit $($row.Throttle)" }
-                'Command' { 'the recommended Command, verbatim (body dot-sourced in ForEach-Object)' }
+                'Command' { 'the recommended Command, verbatim' }
             }
             $isBest = $v.BestRow -and $row.Key -eq $v.BestRow.Key
             $tag = if ($isBest) { ' (best)' } else { '' }
