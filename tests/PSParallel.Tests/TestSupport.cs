@@ -246,6 +246,7 @@ public sealed class FakeExecutor : IExecutor
     public string Model => "Fake";
     public int MaxItemsPerLane => 0;
     public bool SupportsChunks { get; }
+    public int MaxLanesOpeningAtOnce => int.MaxValue;
 
     public Task<ILane> CreateLaneAsync(CancellationToken token)
     {
