@@ -214,9 +214,16 @@ public sealed class BatchRunner : IDisposable
         }
     }
 
+    /// <summary>
+    /// The queue is shared among the lanes open now plus one, not among ThrottleLimit: lanes open only
+    /// as the queue needs them, and shares for lanes that do not exist would keep tiny items one per
+    /// chunk, so the queue would drain slowly and make more lanes look needed. The one extra share is
+    /// left for another lane, so one item turning out slow cannot hold the rest of the queue behind it.
+    /// </summary>
     private List<WorkItem> TakeChunk(int laneRoom)
     {
-        int size = Math.Min(laneRoom, _chunks.NextSize(_ready.Reader.Count, _options.ThrottleLimit));
+        int sharers = Math.Min(_options.ThrottleLimit, _lanes.OpenCount + 1);
+        int size = Math.Min(laneRoom, _chunks.NextSize(_ready.Reader.Count, sharers));
         var chunk = new List<WorkItem>(size);
         while (chunk.Count < size && _ready.Reader.TryRead(out var item))
             if (!item.IsSettled) chunk.Add(item);
