@@ -587,6 +587,34 @@ Describe 'Invoke-ThreadBatch: runspaces' {
         Assert-BatchSummary $s -Total 10 -Succeeded 10
     }
 
+    It 'opens a runspace only when no open one is idle: 50 tiny items at -ThrottleLimit 50 need few, and none outlives the call' {
+        $openBefore = @(Get-Runspace | Where-Object { $_.RunspaceStateInfo.State -eq 'Opened' }).Count
+        # Runspace ids count up in creation order: the ids of two new runspaces bracket the batch's.
+        $idBefore = [runspacefactory]::CreateRunspace().Id
+        $out = 1..50 | Invoke-ThreadBatch { $_ } -ThrottleLimit 50 -SummaryVariable s
+        $opened = [runspacefactory]::CreateRunspace().Id - $idBefore - 1
+        ($out | Sort-Object) | Should -Be (1..50)
+        $opened | Should -BeLessOrEqual 10 -Because 'tiny items are done by a few runspaces long before 50 could be opened'
+        $opened | Should -BeGreaterOrEqual 1
+        Wait-Until { @(Get-Runspace | Where-Object { $_.RunspaceStateInfo.State -eq 'Opened' }).Count -le $openBefore } -TimeoutSeconds 5 |
+            Should -BeTrue -Because 'idle runspaces are closed with the batch'
+        Assert-BatchSummary $s -Total 50 -Succeeded 50
+    }
+
+    It 'still opens runspaces for concurrency: 20 items sleeping 300 ms at -ThrottleLimit 20 overlap' {
+        $sw = [System.Diagnostics.Stopwatch]::StartNew()
+        $out = 1..20 | Invoke-ThreadBatch {
+            $start = [datetime]::UtcNow
+            Start-Sleep -Milliseconds 300
+            [pscustomobject]@{ Start = $start; End = [datetime]::UtcNow }
+        } -ThrottleLimit 20 -SummaryVariable s
+        $elapsed = $sw.Elapsed.TotalSeconds
+        $out | Should -HaveCount 20
+        $elapsed | Should -BeLessThan 3 -Because 'one after the other they would take 6 s'
+        Get-MaxOverlap -Interval $out | Should -BeGreaterOrEqual 5 -Because 'slow items get runspaces of their own'
+        Assert-BatchSummary $s -Total 20 -Succeeded 20
+    }
+
     It 'keeps every item''s own output, errors and state over many tiny (chunked) items' {
         $r = 0..999 | Invoke-ThreadBatch {
             if ($_ % 100 -eq 7) { Write-Error "bad $_" -ErrorId 'Every100' }

@@ -246,6 +246,7 @@ public sealed class FakeExecutor : IExecutor
     public string Model => "Fake";
     public int MaxItemsPerLane => 0;
     public bool SupportsChunks { get; }
+    public int MaxLanesOpeningAtOnce => int.MaxValue;
 
     public Task<ILane> CreateLaneAsync(CancellationToken token)
     {
@@ -263,7 +264,8 @@ public sealed class FakeExecutor : IExecutor
         public FakeLane(FakeExecutor owner, int id) { _owner = owner; WorkerId = id; }
         public int WorkerId { get; }
         public Task RunAsync(IReadOnlyList<WorkItem> chunk, IAttemptSink sink, CancellationToken token) => _owner._run(this, chunk, sink, token);
+        public bool IsDisposed { get; private set; }
         public void Abort() { }
-        public void Dispose() { }
+        public void Dispose() => IsDisposed = true;
     }
 }

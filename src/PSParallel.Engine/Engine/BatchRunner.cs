@@ -6,7 +6,8 @@ using System.Threading.Channels;
 namespace PSParallel.Engine;
 
 /// <summary>
-/// Runs one batch: admits input with backpressure, keeps ThrottleLimit lanes busy, applies item and
+/// Runs one batch: admits input with backpressure, runs up to ThrottleLimit chunks at once on lanes
+/// from a <see cref="LanePool"/> (opened only as the queue needs them), applies item and
 /// batch timeouts, retries, and stops. It is the one place that decides each item's final state
 /// (<see cref="Settle"/>), and it writes to the caller only from the pipeline thread (inside
 /// <see cref="Add"/> and <see cref="Complete"/>).
@@ -21,6 +22,7 @@ public sealed class BatchRunner : IDisposable
     private readonly bool _asResult;
     private readonly RetrySchedule _retry;
     private readonly ChunkSizer _chunks;
+    private readonly LanePool _lanes;
     private readonly ItemTally _tally = new();
     private readonly PipelineMailbox _mailbox = new();
     private readonly ProgressReporter _progress;
@@ -49,6 +51,7 @@ public sealed class BatchRunner : IDisposable
         _retry = new RetrySchedule(options.RetryCount, options.RetryDelay);
         _chunks = new ChunkSizer(executor.SupportsChunks ? ChunkLimit(options, executor) : 1,
             executor.MaxItemsPerLane > 0 ? Math.Min(options.FixedChunkSize, executor.MaxItemsPerLane) : options.FixedChunkSize);
+        _lanes = new LanePool(CreateLaneAsync, options.ThrottleLimit, executor.MaxLanesOpeningAtOnce, executor.MaxItemsPerLane);
         _progress = new ProgressReporter(options.Activity);
         _window = options.Ordered ? new OrderedWindow() : null;
         _stopped = Task.Delay(Timeout.Infinite, _stop.Token).ContinueWith(_ => { }, TaskScheduler.Default);
@@ -77,7 +80,7 @@ public sealed class BatchRunner : IDisposable
         else
         {
             StartSlots();
-            _ready.Writer.TryWrite(item);
+            Enqueue(item);
         }
     }
 
@@ -108,6 +111,7 @@ public sealed class BatchRunner : IDisposable
         _deadlineTimer?.Dispose();
         // Give lanes a moment to stop so no runspace or worker outlives the call; never hang on one.
         if (_slots is not null) Task.WaitAll(_slots, TimeSpan.FromSeconds(1));
+        _lanes.Dispose();
         _executor.Dispose();
     }
 
@@ -150,29 +154,26 @@ public sealed class BatchRunner : IDisposable
             _deadlineTimer = new Timer(_ => EnforceDeadlines(), null, TimeSpan.FromMilliseconds(50), TimeSpan.FromMilliseconds(50));
     }
 
-    /// <summary>One of ThrottleLimit loops: takes a chunk, runs it on this slot's lane, repeats.</summary>
+    /// <summary>
+    /// One of ThrottleLimit loops: when work is queued, rents a lane (idle, or newly opened when the
+    /// pool allows), runs one chunk on it, gives it back, repeats. So at most ThrottleLimit chunks run
+    /// at once, on however few lanes keep up with the queue.
+    /// </summary>
     private async Task RunSlotAsync()
     {
-        ILane? lane = null;
-        int laneItems = 0;
+        PooledLane? lane = null;
         try
         {
             while (await _ready.Reader.WaitToReadAsync(_stop.Token).ConfigureAwait(false))
             {
+                List<WorkItem>? chunk = null;
                 // A lane that is recycled after N items never takes more than it has left.
-                int laneRoom = _executor.MaxItemsPerLane > 0 ? _executor.MaxItemsPerLane - laneItems : int.MaxValue;
-                var chunk = TakeChunk(laneRoom);
-                if (chunk.Count == 0) continue;
-                lane ??= await CreateLaneAsync().ConfigureAwait(false);
-                var run = new ChunkRun(this, lane, chunk);
-                bool laneUsable = await RunChunkAsync(run).ConfigureAwait(false);
-                laneItems += chunk.Count;
-                if (!laneUsable || (_executor.MaxItemsPerLane > 0 && laneItems >= _executor.MaxItemsPerLane))
-                {
-                    lane.Dispose();
-                    lane = null;
-                    laneItems = 0;
-                }
+                lane = await _lanes.RentAsync(() => _ready.Reader.Count, rented => (chunk = TakeChunk(rented.ItemsLeft)).Count > 0,
+                    _stop.Token).ConfigureAwait(false);
+                if (lane is null) continue;
+                bool laneUsable = await RunChunkAsync(new ChunkRun(this, lane.Lane, chunk!)).ConfigureAwait(false);
+                _lanes.Return(lane, chunk!.Count, laneUsable);
+                lane = null;
             }
         }
         catch (OperationCanceledException) when (_stop.IsCancellationRequested)
@@ -184,7 +185,7 @@ public sealed class BatchRunner : IDisposable
         }
         finally
         {
-            lane?.Dispose();
+            if (lane is not null) _lanes.Return(lane, 0, usable: false);
         }
     }
 
@@ -192,14 +193,14 @@ public sealed class BatchRunner : IDisposable
     /// A lane that breaks while starting (a worker process that died or garbled its start) is tried
     /// again; one that cannot be set up (a module that does not import) stops the batch at once.
     /// </summary>
-    private async Task<ILane> CreateLaneAsync()
+    private async Task<ILane> CreateLaneAsync(CancellationToken token)
     {
         const int Tries = 3;
         for (int attempt = 1; ; attempt++)
         {
             try
             {
-                return await _executor.CreateLaneAsync(_stop.Token).ConfigureAwait(false);
+                return await _executor.CreateLaneAsync(token).ConfigureAwait(false);
             }
             catch (LaneFailedException) when (attempt < Tries && !IsStopping)
             {
@@ -213,9 +214,16 @@ public sealed class BatchRunner : IDisposable
         }
     }
 
+    /// <summary>
+    /// The queue is shared among the lanes open now plus one, not among ThrottleLimit: lanes open only
+    /// as the queue needs them, and shares for lanes that do not exist would keep tiny items one per
+    /// chunk, so the queue would drain slowly and make more lanes look needed. The one extra share is
+    /// left for another lane, so one item turning out slow cannot hold the rest of the queue behind it.
+    /// </summary>
     private List<WorkItem> TakeChunk(int laneRoom)
     {
-        int size = Math.Min(laneRoom, _chunks.NextSize(_ready.Reader.Count, _options.ThrottleLimit));
+        int sharers = Math.Min(_options.ThrottleLimit, _lanes.OpenCount + 1);
+        int size = Math.Min(laneRoom, _chunks.NextSize(_ready.Reader.Count, sharers));
         var chunk = new List<WorkItem>(size);
         while (chunk.Count < size && _ready.Reader.TryRead(out var item))
             if (!item.IsSettled) chunk.Add(item);
@@ -245,10 +253,16 @@ public sealed class BatchRunner : IDisposable
             }
             else if (item.Run != run && !IsStopping)
             {
-                _ready.Writer.TryWrite(item); // never started here: back in the queue
+                Enqueue(item); // never started here: back in the queue
             }
         }
         return first == execution && laneError is null;
+    }
+
+    private void Enqueue(WorkItem item)
+    {
+        _ready.Writer.TryWrite(item);
+        _lanes.WorkQueued();
     }
 
     internal bool TryBeginAttempt(WorkItem item, ChunkRun run) =>
@@ -280,7 +294,7 @@ public sealed class BatchRunner : IDisposable
         item.ReturnToWaiting();
         Task.Delay(delay, _stop.Token).ContinueWith(t =>
         {
-            if (!t.IsCanceled) _ready.Writer.TryWrite(item);
+            if (!t.IsCanceled) Enqueue(item);
         }, TaskScheduler.Default);
     }
 

@@ -1,8 +1,9 @@
 namespace PSParallel.Engine;
 
 /// <summary>
-/// Where items run: one runspace, one worker process, or one thread-pool slot. The engine keeps
-/// ThrottleLimit lanes busy; a lane runs the items of a chunk one after the other.
+/// Where items run: one runspace, one worker process, or one thread-pool slot. The engine opens up
+/// to ThrottleLimit lanes as the queue needs them and reuses idle ones; a lane runs the items of a
+/// chunk one after the other.
 /// </summary>
 public interface ILane : IDisposable
 {
@@ -31,6 +32,13 @@ public interface IExecutor : IDisposable
 
     /// <summary>Whether lanes may take several items at once.</summary>
     bool SupportsChunks { get; }
+
+    /// <summary>
+    /// How many lanes may be opening at the same time. Lanes whose opening is this process's CPU
+    /// work gain nothing from opening more at once than there are cores; those that mostly wait
+    /// (a worker process starting) open all together.
+    /// </summary>
+    int MaxLanesOpeningAtOnce { get; }
 
     /// <summary>Creates and prepares a lane; may take time (runspace open, process start).</summary>
     Task<ILane> CreateLaneAsync(CancellationToken token);

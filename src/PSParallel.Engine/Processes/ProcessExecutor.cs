@@ -22,6 +22,9 @@ public sealed class ProcessExecutor : IExecutor
     public int MaxItemsPerLane { get; }
     public bool SupportsChunks => true;
 
+    // A worker start (~1 s) is mostly waiting on the new process: start them all together.
+    public int MaxLanesOpeningAtOnce => int.MaxValue;
+
     public async Task<ILane> CreateLaneAsync(CancellationToken token)
     {
         var lane = await ProcessLane.StartAsync(_command, _setup, (retired, cpu) =>

@@ -21,6 +21,10 @@ public sealed class RunspaceExecutor : IExecutor
     public int MaxItemsPerLane => _newRunspacePerItem ? 1 : 0;
     public bool SupportsChunks => true;
 
+    // Opening a runspace is CPU work (~30 ms): with more opening at once than there are cores,
+    // each one only finishes later, and a batch of small items may be done before they are needed.
+    public int MaxLanesOpeningAtOnce => Environment.ProcessorCount;
+
     // Opening a runspace blocks for tens of milliseconds; on a dedicated thread, so that opening
     // many at once does not starve the thread pool (which grows only slowly).
     public async Task<ILane> CreateLaneAsync(CancellationToken token) =>

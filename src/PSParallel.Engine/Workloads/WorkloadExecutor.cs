@@ -29,6 +29,7 @@ public sealed class WorkloadExecutor : IExecutor
     public string Model => "Thread";
     public int MaxItemsPerLane => 0;
     public bool SupportsChunks => true;
+    public int MaxLanesOpeningAtOnce => int.MaxValue; // a lane is just a new instance
 
     public Task<ILane> CreateLaneAsync(CancellationToken token) =>
         Task.FromResult<ILane>(new WorkloadLane(Activator.CreateInstance(_type)!));
