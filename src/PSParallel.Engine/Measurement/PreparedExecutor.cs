@@ -19,6 +19,7 @@ internal sealed class PreparedExecutor : IExecutor
     public string Model => _inner.Model;
     public int MaxItemsPerLane => _inner.MaxItemsPerLane;
     public bool SupportsChunks => _inner.SupportsChunks;
+    public int MaxLanesOpeningAtOnce => _inner.MaxLanesOpeningAtOnce;
 
     /// <summary>
     /// Opens <paramref name="lanes"/> lanes in parallel, each warmed up by <paramref name="warmUp"/>
