@@ -37,13 +37,15 @@ public sealed class ConcurrencyStudy
             progress("sequential");
             trials.Add(runner.RunSequential());
         }
+        // At least two sample items a lane, so that a trial measures a rate, not the latency of one item.
+        int sampleCap = Math.Max(1, _sample.Count / 2);
         if (_options.Models.Contains(Models.Thread))
-            Climb(Models.Thread, new DegreeLadder(cores, Math.Min(_options.MaxThrottleLimit, _sample.Count)), runner, trials, progress);
+            Climb(Models.Thread, new DegreeLadder(cores, Math.Min(_options.MaxThrottleLimit, sampleCap)), runner, trials, progress);
         if (_options.Models.Contains(Models.Process))
         {
             // Every worker is a whole pwsh that takes about a second to start: more workers than the
             // cores are tried only when processes are already the fastest way.
-            int cap = Math.Min(Math.Min(_options.MaxThrottleLimit, _sample.Count), 2 * cores);
+            int cap = Math.Min(Math.Min(_options.MaxThrottleLimit, sampleCap), 2 * cores);
             var ladder = new DegreeLadder(cores, cap, () => IsFastest(Models.Process, trials));
             try
             {
