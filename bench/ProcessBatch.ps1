@@ -76,6 +76,7 @@ param(
 Set-StrictMode -Version 3.0
 $ErrorActionPreference = 'Stop'
 $ProgressPreference = 'SilentlyContinue'
+. (Join-Path $PSScriptRoot '_BenchCommon.ps1')   # shared helpers; the ones defined below are this script's own
 
 $AllCases = @('Trivial', 'Cpu', 'Alloc', 'First', 'Channel', 'Primes')
 $Case = @($Case -split ',' | ForEach-Object Trim | Where-Object { $_ })
@@ -186,34 +187,6 @@ namespace PSParallelProcessBench
 #endregion
 
 #region Child processes
-
-# The command line that starts a fresh pwsh of this installation: the pwsh executable when it can
-# be run, else 'dotnet pwsh.dll' (under the dotnet tool the process is dotnet, not pwsh).
-function Get-PwshCommand {
-    $exe = Join-Path $PSHOME $(if ($IsWindows) { 'pwsh.exe' } else { 'pwsh' })
-    if (Test-Path -LiteralPath $exe -PathType Leaf) {
-        $runnable = $IsWindows -or ((Get-Item -LiteralPath $exe).UnixFileMode -band [System.IO.UnixFileMode]::UserExecute)
-        if ($runnable) { return , @($exe) }
-    }
-    $dotnet = [Environment]::ProcessPath
-    if ([IO.Path]::GetFileNameWithoutExtension($dotnet) -ne 'dotnet') { $dotnet = 'dotnet' }
-    , @($dotnet, (Join-Path $PSHOME 'pwsh.dll'))
-}
-
-function New-StartInfo([string[]] $Command, [string[]] $ArgumentList) {
-    $psi = [System.Diagnostics.ProcessStartInfo]::new($Command[0])
-    foreach ($a in @($Command | Select-Object -Skip 1) + $ArgumentList) { $psi.ArgumentList.Add($a) }
-    $psi.UseShellExecute = $false
-    $psi.RedirectStandardOutput = $true
-    $psi.RedirectStandardError = $true
-    $psi.WorkingDirectory = $PSScriptRoot
-    # The pwsh apphost finds the runtime through DOTNET_ROOT when dotnet is not installed globally.
-    $processPath = [Environment]::ProcessPath
-    if (-not $env:DOTNET_ROOT -and [IO.Path]::GetFileNameWithoutExtension($processPath) -eq 'dotnet') {
-        $psi.Environment['DOTNET_ROOT'] = Split-Path -Parent $processPath
-    }
-    $psi
-}
 
 # Runs a process to its end; the wall time is taken from just before the start to its exit.
 function Invoke-Timed([string[]] $Command, [string[]] $ArgumentList) {
@@ -424,13 +397,6 @@ function Get-Plan([hashtable] $Calibration) {
 
 #region Statistics and report
 
-function Get-Median([double[]] $Values) {
-    if (-not $Values) { return [double]::NaN }
-    $sorted = [double[]]($Values | Sort-Object)
-    $m = [int][Math]::Floor($sorted.Count / 2)
-    if ($sorted.Count % 2) { $sorted[$m] } else { ($sorted[$m - 1] + $sorted[$m]) / 2 }
-}
-
 function Get-Field($Run, [string] $Name) { if ($Run.ContainsKey($Name) -and $null -ne $Run[$Name]) { [double]$Run[$Name] } else { [double]::NaN } }
 
 function Get-RowStat($Row) {
@@ -465,23 +431,9 @@ function Get-RowStat($Row) {
     }
 }
 
-function Format-Number([double] $Value, [int] $Digits = 3) {
-    if ([double]::IsNaN($Value) -or [double]::IsInfinity($Value)) { return 'n/a' }
-    $abs = [Math]::Abs($Value)
-    if ($abs -ge 1000) { return $Value.ToString('N0', [cultureinfo]::InvariantCulture) }
-    if ($abs -ge 100) { return $Value.ToString('F0', [cultureinfo]::InvariantCulture) }
-    if ($abs -ge 10) { return $Value.ToString('F1', [cultureinfo]::InvariantCulture) }
-    $Value.ToString("F$Digits", [cultureinfo]::InvariantCulture)
-}
-
 function Format-Count([double] $Value) {
     if ([double]::IsNaN($Value) -or [double]::IsInfinity($Value)) { return 'n/a' }
     $Value.ToString('N0', [cultureinfo]::InvariantCulture)
-}
-
-function Format-Ratio([double] $Value) {
-    if ([double]::IsNaN($Value) -or [double]::IsInfinity($Value)) { return 'n/a' }
-    (Format-Number $Value 2) + 'x'
 }
 
 # What went wrong in a row's runs (errors, wrong or missing outputs, processes left behind): '' if nothing.
@@ -568,10 +520,6 @@ function Write-Table($Rows, [string] $Reference = 'ProcessBatch', [scriptblock] 
 
 function Get-LoadNote([string] $Name) {
     if ($script:CaseLoad -and $script:CaseLoad.Contains($Name)) { "_Load average (1/5/15 min) when this workload started: $($script:CaseLoad[$Name])._" } else { '' }
-}
-
-function Get-LoadAverage {
-    if (Test-Path -LiteralPath '/proc/loadavg') { ((Get-Content -LiteralPath '/proc/loadavg' -Raw) -split ' ')[0..2] -join ' ' } else { 'n/a' }
 }
 
 function Test-Busy([string[]] $Loads) {

@@ -74,6 +74,7 @@ param(
 Set-StrictMode -Version 3.0
 $ErrorActionPreference = 'Stop'
 $ProgressPreference = 'SilentlyContinue'
+. (Join-Path $PSScriptRoot '_BenchCommon.ps1')   # shared helpers; the ones defined below are this script's own
 
 $AllCases = @('Trivial', 'Cpu', 'Alloc', 'Sleep', 'Http', 'Primes', 'Compiled', 'Memory')
 $Case = @($Case -split ',' | ForEach-Object Trim | Where-Object { $_ })
@@ -142,19 +143,6 @@ $true
 
 #region Child processes
 
-# The command line that starts a fresh pwsh of this installation: the pwsh executable when it can
-# be run, else 'dotnet pwsh.dll' (under the dotnet tool the process is dotnet, not pwsh).
-function Get-PwshCommand {
-    $exe = Join-Path $PSHOME $(if ($IsWindows) { 'pwsh.exe' } else { 'pwsh' })
-    if (Test-Path -LiteralPath $exe -PathType Leaf) {
-        $runnable = $IsWindows -or ((Get-Item -LiteralPath $exe).UnixFileMode -band [System.IO.UnixFileMode]::UserExecute)
-        if ($runnable) { return , @($exe) }
-    }
-    $dotnet = [Environment]::ProcessPath
-    if ([IO.Path]::GetFileNameWithoutExtension($dotnet) -ne 'dotnet') { $dotnet = 'dotnet' }
-    , @($dotnet, (Join-Path $PSHOME 'pwsh.dll'))
-}
-
 function New-PwshStartInfo([string[]] $ArgumentList) {
     $command = Get-PwshCommand
     $psi = [System.Diagnostics.ProcessStartInfo]::new($command[0])
@@ -209,13 +197,6 @@ function Start-HttpServer {
         $read = $process.StandardOutput.ReadLineAsync()
     }
     [pscustomobject]@{ Process = $process; BaseUri = "http://127.0.0.1:$($Matches[1])/" }
-}
-
-function Stop-HttpServer($Server) {
-    if (-not $Server) { return }
-    try { $Server.Process.StandardInput.Close() } catch { }
-    if (-not $Server.Process.WaitForExit(10000)) { $Server.Process.Kill($true); $Server.Process.WaitForExit() }
-    $Server.Process.Dispose()
 }
 
 #endregion
@@ -323,13 +304,6 @@ function Get-Plan([hashtable] $Calibration, [string] $BaseUri) {
 
 #region Statistics and report
 
-function Get-Median([double[]] $Values) {
-    if (-not $Values) { return [double]::NaN }
-    $sorted = [double[]]($Values | Sort-Object)
-    $m = [int][Math]::Floor($sorted.Count / 2)
-    if ($sorted.Count % 2) { $sorted[$m] } else { ($sorted[$m - 1] + $sorted[$m]) / 2 }
-}
-
 function Get-OkRuns($Row) { @($Row.Runs | Where-Object { $_.Ok }) }
 
 function Get-RowStat($Row) {
@@ -349,25 +323,6 @@ function Get-RowStat($Row) {
         Runs = $ok
         Failure = $(if ($failures) { "$($failures.Count) run(s) failed: $($failures[0].Failure)" })
     }
-}
-
-function Format-Number([double] $Value, [int] $Digits = 3) {
-    if ([double]::IsNaN($Value) -or [double]::IsInfinity($Value)) { return 'n/a' }
-    $abs = [Math]::Abs($Value)
-    if ($abs -ge 1000) { return $Value.ToString('N0', [cultureinfo]::InvariantCulture) }
-    if ($abs -ge 100) { return $Value.ToString('F0', [cultureinfo]::InvariantCulture) }
-    if ($abs -ge 10) { return $Value.ToString('F1', [cultureinfo]::InvariantCulture) }
-    $Value.ToString("F$Digits", [cultureinfo]::InvariantCulture)
-}
-
-function Format-Count([double] $Value) {
-    if ([double]::IsNaN($Value)) { return 'n/a' }
-    $Value.ToString('N0', [cultureinfo]::InvariantCulture)
-}
-
-function Format-Ratio([double] $Value) {
-    if ([double]::IsNaN($Value) -or [double]::IsInfinity($Value)) { return 'n/a' }
-    (Format-Number $Value 2) + 'x'
 }
 
 # Notes on a script row: errors, lost outputs, failed checks.
@@ -592,10 +547,6 @@ function Test-Busy([string] $StartLoad, [string] $EndLoad, $CaseLoad) {
 
 function Get-LoadNote([string] $Name) {
     if ($script:CaseLoad -and $script:CaseLoad.Contains($Name)) { "_Load average (1/5/15 min) when this workload started: $($script:CaseLoad[$Name])._" } else { '' }
-}
-
-function Get-LoadAverage {
-    if (Test-Path -LiteralPath '/proc/loadavg') { ((Get-Content -LiteralPath '/proc/loadavg' -Raw) -split ' ')[0..2] -join ' ' } else { 'n/a' }
 }
 
 #endregion

@@ -6,8 +6,8 @@ formatting, the load average and keeping machine paths out of committed reports.
 
 .DESCRIPTION
 Dot-source it from a benchmark script ('. (Join-Path $PSScriptRoot _BenchCommon.ps1)'). The leading
-'_' keeps build.ps1 Bench from running it. The functions are the ones bench/ThreadBatch.ps1 and
-bench/ProcessBatch.ps1 define for themselves (those two scripts still carry their own copies).
+'_' keeps build.ps1 Bench from running it. A script that needs a helper to behave differently defines its own after
+dot-sourcing this file (ThreadBatch.ps1 and ProcessBatch.ps1 keep a few such variants).
 #>
 
 # The command line that starts a fresh pwsh of this installation: the pwsh executable when it can
