@@ -188,38 +188,6 @@ namespace PSParallelProcessBench
 
 #region Child processes
 
-# Runs a process to its end; the wall time is taken from just before the start to its exit.
-function Invoke-Timed([string[]] $Command, [string[]] $ArgumentList) {
-    $psi = New-StartInfo $Command $ArgumentList
-    $clock = [Diagnostics.Stopwatch]::StartNew()
-    $process = [System.Diagnostics.Process]::Start($psi)
-    try {
-        $stdout = $process.StandardOutput.ReadToEndAsync()
-        $stderr = $process.StandardError.ReadToEndAsync()
-        if (-not $process.WaitForExit([int]($ChildTimeoutSeconds * 1000))) {
-            $process.Kill($true)
-            $process.WaitForExit()
-            return @{ TimedOut = $true; Seconds = $clock.Elapsed.TotalSeconds; ExitCode = -1; Stdout = ''; Stderr = '' }
-        }
-        $process.WaitForExit()
-        $seconds = $clock.Elapsed.TotalSeconds
-        @{ TimedOut = $false; Seconds = $seconds; ExitCode = $process.ExitCode; Stdout = $stdout.Result; Stderr = $stderr.Result }
-    }
-    finally { $process.Dispose() }
-}
-
-function Read-ResultLine($Run) {
-    if ($Run.TimedOut) { return @{ Ok = $false; Failure = "killed after $ChildTimeoutSeconds s" } }
-    $line = $Run.Stdout -split "`r?`n" | Where-Object { $_.StartsWith('##RESULT## ') } | Select-Object -Last 1
-    if (-not $line) {
-        $tail = (($Run.Stderr + $Run.Stdout) -split "`r?`n" | Where-Object { $_ } | Select-Object -Last 3) -join ' | '
-        return @{ Ok = $false; Failure = "exit code $($Run.ExitCode), no result: $tail" }
-    }
-    $r = $line.Substring(11) | ConvertFrom-Json -AsHashtable
-    $r.OuterSeconds = $Run.Seconds
-    $r
-}
-
 # One measurement of a row: a pwsh child running _processChild.ps1, a Python run, or a command
 # timed from outside.
 function Invoke-Row($Row) {
@@ -230,17 +198,17 @@ function Invoke-Row($Row) {
             $spec.ClkTck = $script:ClkTck
             $json = $spec | ConvertTo-Json -Compress -Depth 5
             $encoded = [Convert]::ToBase64String([Text.Encoding]::UTF8.GetBytes($json))
-            $run = Invoke-Timed (Get-PwshCommand) @('-NoProfile', '-NonInteractive', '-File', $ChildScript, '-ModulePath', $script:ModuleCopy, '-Spec', $encoded)
+            $run = Invoke-Timed (Get-PwshCommand) @('-NoProfile', '-NonInteractive', '-File', $ChildScript, '-ModulePath', $script:ModuleCopy, '-Spec', $encoded) -TimeoutSeconds $ChildTimeoutSeconds
             Read-ResultLine $run
         }
         'python' {
-            $run = Invoke-Timed @($Python) (@($PoolScript) + [string[]]$Row.Spec.Arguments)
+            $run = Invoke-Timed @($Python) (@($PoolScript) + [string[]]$Row.Spec.Arguments) -TimeoutSeconds $ChildTimeoutSeconds
             Read-ResultLine $run
         }
         'outside' {
             $command = if ($Row.Spec.Program -eq 'pwsh') { Get-PwshCommand } else { , @($Python) }
             $arguments = [string[]]@($Row.Spec.Arguments | ForEach-Object { $_.Replace('@MODULE@', $script:ModuleCopy.Replace("'", "''")) })
-            $run = Invoke-Timed $command $arguments
+            $run = Invoke-Timed $command $arguments -TimeoutSeconds $ChildTimeoutSeconds
             if ($run.TimedOut) { return @{ Ok = $false; Failure = "killed after $ChildTimeoutSeconds s" } }
             if ($run.ExitCode -ne 0) {
                 $tail = (($run.Stderr + $run.Stdout) -split "`r?`n" | Where-Object { $_ } | Select-Object -Last 3) -join ' | '
@@ -739,7 +707,7 @@ try {
         Write-Host 'Calibrating the CPU and allocation scripts...'
         $spec = @{ Kind = 'calibrate'; CpuTemplate = $CpuTemplate; AllocTemplate = $AllocTemplate; CpuSeconds = $CpuTargetSeconds; AllocSeconds = $AllocTargetSeconds; ClkTck = $script:ClkTck }
         $json = $spec | ConvertTo-Json -Compress -Depth 5
-        $run = Invoke-Timed (Get-PwshCommand) @('-NoProfile', '-NonInteractive', '-File', $ChildScript, '-ModulePath', $script:ModuleCopy, '-Spec', [Convert]::ToBase64String([Text.Encoding]::UTF8.GetBytes($json)))
+        $run = Invoke-Timed (Get-PwshCommand) @('-NoProfile', '-NonInteractive', '-File', $ChildScript, '-ModulePath', $script:ModuleCopy, '-Spec', [Convert]::ToBase64String([Text.Encoding]::UTF8.GetBytes($json))) -TimeoutSeconds $ChildTimeoutSeconds
         $c = Read-ResultLine $run
         if (-not $c.Ok) { throw "Calibration failed: $($c.Failure)" }
         $calibration = @{ Cpu = $c.Cpu; Alloc = $c.Alloc }

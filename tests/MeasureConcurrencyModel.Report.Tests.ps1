@@ -260,23 +260,7 @@ namespace PSParallelTests
                     '--force-device-scale-factor=1', '--force-color-profile=srgb', "--user-data-dir=$profileDir") + $Arguments) {
                 $psi.ArgumentList.Add($a)
             }
-            $psi.RedirectStandardOutput = $true
-            $psi.RedirectStandardError = $true
-            $psi.RedirectStandardInput = $true
-            $psi.UseShellExecute = $false
-            $p = [System.Diagnostics.Process]::Start($psi)
-            try {
-                $p.StandardInput.Close()
-                $out = $p.StandardOutput.ReadToEndAsync()
-                $err = $p.StandardError.ReadToEndAsync()
-                if (-not $p.WaitForExit($TimeoutSeconds * 1000)) {
-                    $p.Kill($true)
-                    throw "the browser did not finish within $TimeoutSeconds s: $($Arguments -join ' ')"
-                }
-                $p.WaitForExit()
-                [pscustomobject]@{ ExitCode = $p.ExitCode; StdOut = $out.Result; StdErr = $err.Result }
-            }
-            finally { $p.Dispose() }
+            Invoke-CapturedProcess -StartInfo $psi -TimeoutSeconds $TimeoutSeconds -What "the browser ($($Arguments -join ' '))"
         }
         function ConvertTo-FileUrl([string] $Path) {
             [System.Uri]::new((Resolve-Path -LiteralPath $Path).ProviderPath, [System.UriKind]::Absolute).AbsoluteUri

@@ -206,15 +206,9 @@ function Get-ChildPwsh {
     [pscustomobject]@{ FilePath = $dotnet.Source; PrefixArguments = @((Join-Path $PSHOME 'pwsh.dll')) }
 }
 
-function Invoke-ChildPwsh {
-    <#
-    Runs a command in a fresh `pwsh -NoProfile -NonInteractive` and returns its exit code and
-    its standard output and error as text.
-    #>
-    param(
-        [Parameter(Mandatory)] [string] $Command,
-        [int] $TimeoutSeconds = 120
-    )
+function New-ChildPwshStartInfo {
+    <# The start info of a fresh `pwsh -NoProfile -NonInteractive` running $Command, all three streams redirected. #>
+    param([Parameter(Mandatory)] [string] $Command)
     $child = Get-ChildPwsh
     $psi = [System.Diagnostics.ProcessStartInfo]::new($child.FilePath)
     foreach ($a in $child.PrefixArguments) { $psi.ArgumentList.Add($a) }
@@ -227,19 +221,48 @@ function Invoke-ChildPwsh {
     $psi.RedirectStandardInput = $true
     $psi.UseShellExecute = $false
     $psi.WorkingDirectory = (Get-Location -PSProvider FileSystem).ProviderPath
-    $p = [System.Diagnostics.Process]::Start($psi)
+    $psi
+}
+
+function Invoke-CapturedProcess {
+    <#
+    Starts $StartInfo (its streams redirected here), closes its stdin, waits up to $TimeoutSeconds
+    (then kills the process tree and throws, naming $What) and returns its exit code, stdout and stderr.
+    #>
+    param(
+        [Parameter(Mandatory)] [System.Diagnostics.ProcessStartInfo] $StartInfo,
+        [int] $TimeoutSeconds = 120,
+        [string] $What = 'the process'
+    )
+    $StartInfo.RedirectStandardOutput = $true
+    $StartInfo.RedirectStandardError = $true
+    $StartInfo.RedirectStandardInput = $true
+    $StartInfo.UseShellExecute = $false
+    $p = [System.Diagnostics.Process]::Start($StartInfo)
     try {
         $p.StandardInput.Close()
         $out = $p.StandardOutput.ReadToEndAsync()
         $err = $p.StandardError.ReadToEndAsync()
         if (-not $p.WaitForExit($TimeoutSeconds * 1000)) {
             $p.Kill($true)
-            throw "child pwsh did not finish within $TimeoutSeconds s"
+            throw "$What did not finish within $TimeoutSeconds s"
         }
         $p.WaitForExit()
         [pscustomobject]@{ ExitCode = $p.ExitCode; StdOut = $out.Result; StdErr = $err.Result }
     }
     finally { $p.Dispose() }
+}
+
+function Invoke-ChildPwsh {
+    <#
+    Runs a command in a fresh `pwsh -NoProfile -NonInteractive` and returns its exit code and
+    its standard output and error as text.
+    #>
+    param(
+        [Parameter(Mandatory)] [string] $Command,
+        [int] $TimeoutSeconds = 120
+    )
+    Invoke-CapturedProcess -StartInfo (New-ChildPwshStartInfo $Command) -TimeoutSeconds $TimeoutSeconds -What 'child pwsh'
 }
 
 # --- in-process PowerShell instances (for Ctrl+C and progress) -----------------------------
@@ -505,20 +528,7 @@ function Start-ChildPwsh {
     that Get-PSParallelWorker never counts this process as a worker.
     #>
     param([Parameter(Mandatory)] [string] $Command)
-    $child = Get-ChildPwsh
-    $psi = [System.Diagnostics.ProcessStartInfo]::new($child.FilePath)
-    foreach ($a in $child.PrefixArguments) { $psi.ArgumentList.Add($a) }
-    $marked = "# PSParallelTestCaller`n" + $Command
-    foreach ($a in @('-NoProfile', '-NonInteractive', '-EncodedCommand',
-            [Convert]::ToBase64String([Text.Encoding]::Unicode.GetBytes($marked)))) {
-        $psi.ArgumentList.Add($a)
-    }
-    $psi.RedirectStandardOutput = $true
-    $psi.RedirectStandardError = $true
-    $psi.RedirectStandardInput = $true
-    $psi.UseShellExecute = $false
-    $psi.WorkingDirectory = (Get-Location -PSProvider FileSystem).ProviderPath
-    $p = [System.Diagnostics.Process]::Start($psi)
+    $p = [System.Diagnostics.Process]::Start((New-ChildPwshStartInfo ("# PSParallelTestCaller`n" + $Command)))
     $p.StandardInput.Close()
     $out = $p.StandardOutput.ReadToEndAsync()
     $err = $p.StandardError.ReadToEndAsync()
@@ -604,4 +614,4 @@ function Get-HeadlessBrowser {
     & $result $null "no chromium or google-chrome found, and installing chromium with apt-get failed (exit code $($run.ExitCode)): $tail" $false
 }
 
-Export-ModuleMember -Function Get-HeadlessBrowser
+Export-ModuleMember -Function Get-HeadlessBrowser, Invoke-CapturedProcess

@@ -444,13 +444,14 @@ internal sealed class MessageFormatter : IMessagePackFormatter<Message>
         }
     }
 
-    private static IReadOnlyList<string> ReadStrings(ref MessagePackReader reader, MessagePackSerializerOptions options, string field)
+    /// <summary>An array of <paramref name="field"/> elements, each read by <paramref name="readElement"/>.</summary>
+    private static IReadOnlyList<T> ReadList<T>(ref MessagePackReader reader, MessagePackSerializerOptions options, string field, ValueReader<T> readElement)
     {
         int count = Wire.EnterArray(ref reader, options, field);
         try
         {
-            var list = new List<string>(Wire.Capacity(count));
-            for (int i = 0; i < count; i++) list.Add(Wire.String(ref reader, field));
+            var list = new List<T>(Wire.Capacity(count));
+            for (int i = 0; i < count; i++) list.Add(readElement(ref reader, field));
             return list;
         }
         finally
@@ -459,76 +460,15 @@ internal sealed class MessageFormatter : IMessagePackFormatter<Message>
         }
     }
 
-    private static IReadOnlyList<byte[]> ReadBinaries(ref MessagePackReader reader, MessagePackSerializerOptions options, string field)
-    {
-        int count = Wire.EnterArray(ref reader, options, field);
-        try
-        {
-            var list = new List<byte[]>(Wire.Capacity(count));
-            for (int i = 0; i < count; i++) list.Add(Wire.Binary(ref reader, field));
-            return list;
-        }
-        finally
-        {
-            reader.Depth--;
-        }
-    }
-
-    private static IReadOnlyList<ChunkItem> ReadChunkItems(ref MessagePackReader reader, MessagePackSerializerOptions options)
-    {
-        int count = Wire.EnterArray(ref reader, options, "chunk.Items");
-        try
-        {
-            var list = new List<ChunkItem>(Wire.Capacity(count));
-            for (int i = 0; i < count; i++)
-            {
-                int fields = Wire.EnterArray(ref reader, options, "chunk item");
-                try
-                {
-                    if (fields != 2) throw Wire.Bad($"a chunk item has 2 fields, this one has {fields}");
-                    list.Add(new ChunkItem(Wire.Int64(ref reader, "chunk item.Index"), Wire.Binary(ref reader, "chunk item.EncodedValue")));
-                }
-                finally
-                {
-                    reader.Depth--;
-                }
-            }
-            return list;
-        }
-        finally
-        {
-            reader.Depth--;
-        }
-    }
-
-    private static IReadOnlyList<ErrorData> ReadErrors(ref MessagePackReader reader, MessagePackSerializerOptions options, string field)
-    {
-        int count = Wire.EnterArray(ref reader, options, field);
-        try
-        {
-            var list = new List<ErrorData>(Wire.Capacity(count));
-            for (int i = 0; i < count; i++) list.Add(ReadError(ref reader, options, field));
-            return list;
-        }
-        finally
-        {
-            reader.Depth--;
-        }
-    }
-
-    private static ErrorData ReadError(ref MessagePackReader reader, MessagePackSerializerOptions options, string field)
+    /// <summary>A record sent as an array of exactly <paramref name="expectedFields"/> fields, read by <paramref name="readFields"/>.</summary>
+    private static T ReadRecord<T>(ref MessagePackReader reader, MessagePackSerializerOptions options, string field, string what,
+        int expectedFields, ValueReader<T> readFields)
     {
         int fields = Wire.EnterArray(ref reader, options, field);
         try
         {
-            if (fields != ErrorFields) throw Wire.Bad($"{field}: an error has {ErrorFields} fields, this one has {fields}");
-            return new ErrorData(
-                Wire.String(ref reader, field + ".Message"),
-                Wire.String(ref reader, field + ".FullyQualifiedErrorId"),
-                Wire.String(ref reader, field + ".Category"),
-                Wire.NullableString(ref reader, field + ".ExceptionType"),
-                Wire.NullableString(ref reader, field + ".PositionMessage"),
-                Wire.NullableString(ref reader, field + ".ScriptStackTrace"));
+            if (fields != expectedFields) throw Wire.Bad($"{field}: {what} has {expectedFields} fields, this one has {fields}");
+            return readFields(ref reader, field);
         }
         finally
         {
@@ -536,25 +476,37 @@ internal sealed class MessageFormatter : IMessagePackFormatter<Message>
         }
     }
 
-    private static ProgressData ReadProgress(ref MessagePackReader reader, MessagePackSerializerOptions options, string field)
-    {
-        int fields = Wire.EnterArray(ref reader, options, field);
-        try
-        {
-            if (fields != ProgressFields) throw Wire.Bad($"{field}: a progress record has {ProgressFields} fields, this one has {fields}");
-            return new ProgressData(
-                Wire.Int32(ref reader, field + ".ActivityId"),
-                Wire.Int32(ref reader, field + ".ParentActivityId"),
-                Wire.String(ref reader, field + ".Activity"),
-                Wire.String(ref reader, field + ".StatusDescription"),
-                Wire.NullableString(ref reader, field + ".CurrentOperation"),
-                Wire.Int32(ref reader, field + ".PercentComplete"),
-                Wire.Int32(ref reader, field + ".SecondsRemaining"),
-                Wire.Boolean(ref reader, field + ".Completed"));
-        }
-        finally
-        {
-            reader.Depth--;
-        }
-    }
+    private static IReadOnlyList<string> ReadStrings(ref MessagePackReader reader, MessagePackSerializerOptions options, string field) =>
+        ReadList(ref reader, options, field, static (ref MessagePackReader r, string f) => Wire.String(ref r, f));
+
+    private static IReadOnlyList<byte[]> ReadBinaries(ref MessagePackReader reader, MessagePackSerializerOptions options, string field) =>
+        ReadList(ref reader, options, field, static (ref MessagePackReader r, string f) => Wire.Binary(ref r, f));
+
+    private static IReadOnlyList<ChunkItem> ReadChunkItems(ref MessagePackReader reader, MessagePackSerializerOptions options) =>
+        ReadList(ref reader, options, "chunk.Items", (ref MessagePackReader r, string _) =>
+            ReadRecord(ref r, options, "chunk item", "a chunk item", 2, static (ref MessagePackReader item, string f) =>
+                new ChunkItem(Wire.Int64(ref item, f + ".Index"), Wire.Binary(ref item, f + ".EncodedValue"))));
+
+    private static IReadOnlyList<ErrorData> ReadErrors(ref MessagePackReader reader, MessagePackSerializerOptions options, string field) =>
+        ReadList(ref reader, options, field, (ref MessagePackReader r, string f) => ReadError(ref r, options, f));
+
+    private static ErrorData ReadError(ref MessagePackReader reader, MessagePackSerializerOptions options, string field) =>
+        ReadRecord(ref reader, options, field, "an error", ErrorFields, static (ref MessagePackReader r, string f) => new ErrorData(
+            Wire.String(ref r, f + ".Message"),
+            Wire.String(ref r, f + ".FullyQualifiedErrorId"),
+            Wire.String(ref r, f + ".Category"),
+            Wire.NullableString(ref r, f + ".ExceptionType"),
+            Wire.NullableString(ref r, f + ".PositionMessage"),
+            Wire.NullableString(ref r, f + ".ScriptStackTrace")));
+
+    private static ProgressData ReadProgress(ref MessagePackReader reader, MessagePackSerializerOptions options, string field) =>
+        ReadRecord(ref reader, options, field, "a progress record", ProgressFields, static (ref MessagePackReader r, string f) => new ProgressData(
+            Wire.Int32(ref r, f + ".ActivityId"),
+            Wire.Int32(ref r, f + ".ParentActivityId"),
+            Wire.String(ref r, f + ".Activity"),
+            Wire.String(ref r, f + ".StatusDescription"),
+            Wire.NullableString(ref r, f + ".CurrentOperation"),
+            Wire.Int32(ref r, f + ".PercentComplete"),
+            Wire.Int32(ref r, f + ".SecondsRemaining"),
+            Wire.Boolean(ref r, f + ".Completed")));
 }

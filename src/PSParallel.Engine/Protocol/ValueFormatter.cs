@@ -57,29 +57,21 @@ internal sealed class ValueFormatter : IMessagePackFormatter<object?>
             switch (tag)
             {
                 case ValueTag.SByte:
-                    Fields(tag, fields, 1);
-                    return Integer(ref reader, tag, static (ref MessagePackReader r) => r.ReadSByte());
+                    return Integer(ref reader, tag, fields, static (ref MessagePackReader r) => r.ReadSByte());
                 case ValueTag.Byte:
-                    Fields(tag, fields, 1);
-                    return Integer(ref reader, tag, static (ref MessagePackReader r) => r.ReadByte());
+                    return Integer(ref reader, tag, fields, static (ref MessagePackReader r) => r.ReadByte());
                 case ValueTag.Int16:
-                    Fields(tag, fields, 1);
-                    return Integer(ref reader, tag, static (ref MessagePackReader r) => r.ReadInt16());
+                    return Integer(ref reader, tag, fields, static (ref MessagePackReader r) => r.ReadInt16());
                 case ValueTag.UInt16:
-                    Fields(tag, fields, 1);
-                    return Integer(ref reader, tag, static (ref MessagePackReader r) => r.ReadUInt16());
+                    return Integer(ref reader, tag, fields, static (ref MessagePackReader r) => r.ReadUInt16());
                 case ValueTag.UInt32:
-                    Fields(tag, fields, 1);
-                    return Integer(ref reader, tag, static (ref MessagePackReader r) => r.ReadUInt32());
+                    return Integer(ref reader, tag, fields, static (ref MessagePackReader r) => r.ReadUInt32());
                 case ValueTag.Int64:
-                    Fields(tag, fields, 1);
-                    return Integer(ref reader, tag, static (ref MessagePackReader r) => r.ReadInt64());
+                    return Integer(ref reader, tag, fields, static (ref MessagePackReader r) => r.ReadInt64());
                 case ValueTag.UInt64:
-                    Fields(tag, fields, 1);
-                    return Integer(ref reader, tag, static (ref MessagePackReader r) => r.ReadUInt64());
+                    return Integer(ref reader, tag, fields, static (ref MessagePackReader r) => r.ReadUInt64());
                 case ValueTag.Char:
-                    Fields(tag, fields, 1);
-                    return (char)Integer(ref reader, tag, static (ref MessagePackReader r) => r.ReadUInt16());
+                    return (char)Integer(ref reader, tag, fields, static (ref MessagePackReader r) => r.ReadUInt16());
                 case ValueTag.Decimal:
                 {
                     Fields(tag, fields, 4);
@@ -169,8 +161,10 @@ internal sealed class ValueFormatter : IMessagePackFormatter<object?>
 
     private delegate T IntegerReader<T>(ref MessagePackReader reader);
 
-    private static T Integer<T>(ref MessagePackReader reader, ValueTag tag, IntegerReader<T> read)
+    /// <summary>A value of one integer field, read by <paramref name="read"/>, range-checked.</summary>
+    private static T Integer<T>(ref MessagePackReader reader, ValueTag tag, int fields, IntegerReader<T> read)
     {
+        Fields(tag, fields, 1);
         Wire.Expect(ref reader, MessagePackType.Integer, tag.ToString());
         try
         {
