@@ -145,6 +145,23 @@ public class ModelChooserTests
     }
 
     [Fact]
+    public void A_lower_degree_within_ten_percent_of_the_models_fastest_wins()
+    {
+        // Thread 16 projects 0.15 + 0.2 = 0.35 s, Thread 32 0.3 + 0.02 = 0.32 s: within 10 %.
+        var trials = new[] { Trials.Of(Models.Thread, 16, 0.2, 0.3), Trials.Of(Models.Thread, 32, 0.02, 0.6) };
+        var choice = new ModelChooser(trials, 64);
+        Assert.Equal(16, choice.Chosen.ThrottleLimit);
+        Assert.Equal(0.35, choice.Projected[Models.Thread].TotalSeconds, 6);
+    }
+
+    [Fact]
+    public void A_lower_degree_more_than_ten_percent_slower_loses()
+    {
+        var trials = new[] { Trials.Of(Models.Thread, 16, 0.4, 0.3), Trials.Of(Models.Thread, 32, 0.02, 0.6) };
+        Assert.Equal(32, new ModelChooser(trials, 64).Chosen.ThrottleLimit);
+    }
+
+    [Fact]
     public void A_simpler_model_more_than_ten_percent_slower_loses()
     {
         var trials = new[] { Trials.Of(Models.Sequential, 1, 1.2), Trials.Of(Models.Thread, 2, 1.0) };
