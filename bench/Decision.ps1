@@ -203,11 +203,13 @@ function Get-WorkloadVerdict($Workload) {
             $key = Get-ConfigKey $m.Recommendation $m.ThrottleLimit
             $measured = if ($stats.ContainsKey($key) -and $stats[$key].Ok) { $stats[$key].Seconds } else { [double]::NaN }
             $projected = [double]$m.Projected[$m.Recommendation]
+            $session = if ($null -ne $m.SameSessionSeconds) { [double]$m.SameSessionSeconds } else { [double]::NaN }
             $cmd = if ($stats.ContainsKey('Command') -and $m.Recommendation -eq 'Sequential' -and $Workload.Body) { $stats['Command'].Seconds } else { [double]::NaN }
             [pscustomobject]@{
                 Ok = $true; M = $m; Key = $key; Measured = $measured; Projected = $projected
                 Regret = $measured / $best; ProjError = [Math]::Abs($projected - $measured) / $measured
                 CommandRegret = $cmd / $best
+                Session = $session; SessionError = [Math]::Abs($projected - $session) / $session
             }
         })
     $good = @($perRep | Where-Object Ok)
@@ -215,6 +217,7 @@ function Get-WorkloadVerdict($Workload) {
         Stats = $stats; BestRow = $bestRow; Best = $best; PerRep = $perRep
         Regret = Get-Median @($good | ForEach-Object Regret); WorstRegret = ($good | ForEach-Object Regret | Measure-Object -Maximum).Maximum
         ProjError = Get-Median @($good | ForEach-Object ProjError); WorstProjError = ($good | ForEach-Object ProjError | Measure-Object -Maximum).Maximum
+        SessionError = Get-Median @($good | ForEach-Object SessionError | Where-Object { -not [double]::IsNaN($_) })
         Measuring = Get-Median @($Workload.Measurements | Where-Object { $_.Ok } | ForEach-Object { [double]$_.Seconds })
         WorstMeasuring = ($Workload.Measurements | Where-Object { $_.Ok } | ForEach-Object { [double]$_.Seconds } | Measure-Object -Maximum).Maximum
         Recommendations = (@($good | ForEach-Object Key) | Group-Object | Sort-Object Count -Descending | ForEach-Object { if ($_.Count -gt 1) { "$($_.Name) (x$($_.Count))" } else { $_.Name } }) -join ', '
@@ -249,16 +252,16 @@ function Write-Report($Plan, [hashtable] $Calibration, [hashtable] $Info) {
             "_Load average (1/5/15 min) when this workload started: $($Info.CaseLoad[$w.Name])._", '',
             "$($w.What): $(Format-Count $w.N) items, body $what. Measure-ConcurrencyModel gets all $(Format-Count $w.N) items piped with ``-TotalItems $($w.N)`` (it samples the first 64).", '',
             '### Measure-ConcurrencyModel', '',
-            '| rep | measuring s | recommendation | class | projected s (recommended) | measured s (that configuration) | projection error | regret | projected s per model | trials: duration+start-up s |',
-            '| ---: | ---: | --- | --- | ---: | ---: | ---: | ---: | --- | --- |')
+            '| rep | measuring s | recommendation | class | projected s (recommended) | measured s (that configuration) | projection error | regret | the Command right after, same session s (projection error) | projected s per model | trials: duration+start-up s |',
+            '| ---: | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | --- | --- |')
         $i = 0
         foreach ($r in $v.PerRep) {
             $i++
-            if (-not $r.Ok) { & $add "| $i | FAILED: $(Hide-Path $r.M.Failure) | | | | | | | | |"; continue }
+            if (-not $r.Ok) { & $add "| $i | FAILED: $(Hide-Path $r.M.Failure) | | | | | | | | | |"; continue }
             $m = $r.M
             $models = (@('Sequential', 'Thread', 'Process') | Where-Object { $m.Projected.ContainsKey($_) } | ForEach-Object { "$_ $(Format-Number $m.Projected[$_] 2)" }) -join ', '
             & $add ("| $i | $(Format-Number $m.Seconds 1) | **$($r.Key)** | $($m.Classification) | $(Format-Number $r.Projected 2) | $(Format-Number $r.Measured 2) | " +
-                "$(Format-Percent $r.ProjError) | $(Format-Ratio $r.Regret) | $models | $(Format-Trials $m) |")
+                "$(Format-Percent $r.ProjError) | $(Format-Ratio $r.Regret) | $(Format-Number $r.Session 2) ($(Format-Percent $r.SessionError)) | $models | $(Format-Trials $m) |")
         }
         $first = $v.PerRep | Where-Object Ok | Select-Object -First 1
         if ($first) {
@@ -281,6 +284,7 @@ function Write-Report($Plan, [hashtable] $Calibration, [hashtable] $Info) {
         $line = "Recommended: $($v.Recommendations). Best: $(if ($v.BestRow) { $v.BestRow.Key } else { 'n/a' }) ($(Format-Number $v.Best 2) s). " +
             "Regret $(Format-Ratio $v.Regret) (worst rep $(Format-Ratio $v.WorstRegret)), projection error $(Format-Percent $v.ProjError) (worst $(Format-Percent $v.WorstProjError)), measuring $(Format-Number $v.Measuring 1) s (worst $(Format-Number $v.WorstMeasuring 1) s)."
         if ($cmdNote) { $line += " Running the recommended Command as written: regret $(Format-Ratio $cmdNote.CommandRegret)." }
+        if (-not [double]::IsNaN($v.SessionError)) { $line += " In the session that measured (warm), the projection error is $(Format-Percent $v.SessionError)." }
         & $add @('', $line)
 
         $rv = Get-Verdict $v.Regret $Regret; $pv = Get-Verdict $v.ProjError $ProjectionError; $mv = Get-Verdict $v.Measuring $MeasuringSeconds
@@ -300,7 +304,7 @@ function Write-Report($Plan, [hashtable] $Calibration, [hashtable] $Info) {
         "| repetitions | $($Info.Repetitions) full run(s) per configuration and $($Info.MeasureRepetitions) measurement(s) per workload; medians reported |"
         "| calibration | CPU loop $($Calibration.Cpu.Iterations) iterations, allocation loop $($Calibration.Alloc.Iterations), mixed crunch $($Calibration.Crunch.Iterations), IsPrime $(Format-Number ($Calibration.Prime.SecondsPerItem * 1000) 1) ms per item |"
         $(if ($busy) { '', '> **The machine was busy during this run** (1-minute load average at or above 1.5x the core count at some point): other processes took CPU, so times are inflated and noisy, and the trials of a measurement and the full runs saw different loads.' })
-        '', 'Every measurement and every full run is a fresh `pwsh -NoProfile`. **Measuring time** is the wall time of `$items | Measure-ConcurrencyModel ... -TotalItems N` in that child (module import excluded, first call included). **Full runs** are timed around the whole command, pool start-up included; the module import, item generation and a 2-item warm-up of the same cmdlet at -ThrottleLimit 1 (first-call JIT) are excluded. **Regret** = median full-job time of the configuration the measurement recommended / best median of any configuration run. **Projection error** = |the report''s `Projected` time of the recommended model - that configuration''s measured median| / measured. Per-rep values are in each workload''s table; the summary gives the median over the measurements and, in brackets, the worst.'
+        '', 'Every measurement and every full run is a fresh `pwsh -NoProfile`. **Measuring time** is the wall time of `$items | Measure-ConcurrencyModel ... -TotalItems N` in that child (module import excluded, first call included). **Full runs** are timed around the whole command, pool start-up included; the module import, item generation and a 2-item warm-up of the same cmdlet at -ThrottleLimit 1 (first-call JIT) are excluded. **Regret** = median full-job time of the configuration the measurement recommended / best median of any configuration run. **Projection error** = |the report''s `Projected` time of the recommended model - that configuration''s measured median| / measured. The measuring child then runs the report''s Command once, as a user would right after measuring; the projection error against that warm run is given per rep and per workload, for comparison only (the verdicts use the fresh-process runs). Per-rep values are in each workload''s table; the summary gives the median over the measurements and, in brackets, the worst.'
         '', '## Summary', ''
         "| workload | recommended (per measurement) | best configuration | best s | regret (worst) | regret <= $(Format-Number $Regret 2) | projection error (worst) | within $(Format-Percent $ProjectionError) | measuring s (worst) | <= $MeasuringSeconds s |"
         '| --- | --- | --- | ---: | ---: | --- | ---: | --- | ---: | --- |'
