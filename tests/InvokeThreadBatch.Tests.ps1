@@ -594,7 +594,9 @@ Describe 'Invoke-ThreadBatch: runspaces' {
         $out = 1..50 | Invoke-ThreadBatch { $_ } -ThrottleLimit 50 -SummaryVariable s
         $opened = [runspacefactory]::CreateRunspace().Id - $idBefore - 1
         ($out | Sort-Object) | Should -Be (1..50)
-        $opened | Should -BeLessOrEqual 10 -Because 'tiny items are done by a few runspaces long before 50 could be opened'
+        # Quiet machine: 6-8. The bound leaves room for a busy one, where each item takes longer and
+        # more lanes find work; opening one per item (the old pool) would give 50.
+        $opened | Should -BeLessOrEqual 25 -Because 'tiny items are done by a few runspaces long before 50 could be opened'
         $opened | Should -BeGreaterOrEqual 1
         Wait-Until { @(Get-Runspace | Where-Object { $_.RunspaceStateInfo.State -eq 'Opened' }).Count -le $openBefore } -TimeoutSeconds 5 |
             Should -BeTrue -Because 'idle runspaces are closed with the batch'
