@@ -95,16 +95,6 @@ $Regret = 1.10
 $ProjectionError = 0.25
 $MeasuringSeconds = 20
 
-$CpuTemplate = '$s = 0; for ($i = 0; $i -lt @N@; $i++) { $s += $i * $i % 7 }; $s'
-$AllocTemplate = @'
-$acc = 0
-for ($i = 0; $i -lt @N@; $i++) {
-    $h = @{ Id = $i; Name = "item-$i"; Tags = @("a$i", "b$i", "c$i") }
-    $o = [pscustomobject]@{ N = $i; Upper = $h.Name.ToUpperInvariant(); Parts = $h.Name.Split('-') }
-    $acc += $h.Tags.Count + $o.Parts.Count + "$($o.N):$($o.Upper)".Length
-}
-$acc
-'@
 $Prime = 10000000000037   # the first prime above 1e13: about 1.6 million trial divisions
 
 $Waiting = if ($Quick) { @(2, 8, 32) } else { @(4, 8, 16, 32, 64) }

@@ -116,16 +116,6 @@ $CpuTargetSeconds = 0.25
 $AllocTargetSeconds = 0.15
 $SeedPrimes = '10000019, 10000079, 10000103, 10000129'
 
-$CpuTemplate = '$s = 0; for ($i = 0; $i -lt @N@; $i++) { $s += $i * $i % 7 }; $s'
-$AllocTemplate = @'
-$acc = 0
-for ($i = 0; $i -lt @N@; $i++) {
-    $h = @{ Id = $i; Name = "item-$i"; Tags = @("a$i", "b$i", "c$i") }
-    $o = [pscustomobject]@{ N = $i; Upper = $h.Name.ToUpperInvariant(); Parts = $h.Name.Split('-') }
-    $acc += $h.Tags.Count + $o.Parts.Count + "$($o.N):$($o.Upper)".Length
-}
-$acc
-'@
 # The seed's trial division, as a script (Example 2 of the help of Invoke-ProcessBatch).
 $PrimeBody = @'
 $n = $_; if ($n -lt 2) { return $false }

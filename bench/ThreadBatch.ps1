@@ -91,7 +91,6 @@ if (-not $OutFile) {
 if (-not (Test-Path -LiteralPath $ModulePath)) { throw "No module at ${ModulePath}: run ./build.ps1 Build first." }
 
 $ChildScript = Join-Path $PSScriptRoot '_ThreadBatchChild.ps1'
-$ServerScript = Join-Path $PSScriptRoot '_HttpServer.ps1'
 
 #region Sizes
 
@@ -118,16 +117,6 @@ else {
 $CpuTargetSeconds = 0.25
 $AllocTargetSeconds = 0.15
 
-$CpuTemplate = '$s = 0; for ($i = 0; $i -lt @N@; $i++) { $s += $i * $i % 7 }; $s'
-$AllocTemplate = @'
-$acc = 0
-for ($i = 0; $i -lt @N@; $i++) {
-    $h = @{ Id = $i; Name = "item-$i"; Tags = @("a$i", "b$i", "c$i") }
-    $o = [pscustomobject]@{ N = $i; Upper = $h.Name.ToUpperInvariant(); Parts = $h.Name.Split('-') }
-    $acc += $h.Tags.Count + $o.Parts.Count + "$($o.N):$($o.Upper)".Length
-}
-$acc
-'@
 # The seed's script version (trial division), as in the help of Invoke-ThreadBatch.
 $PrimeBody = @'
 $n = $_; if ($n -lt 2) { return $false }
@@ -143,60 +132,9 @@ $true
 
 #region Child processes
 
-function New-PwshStartInfo([string[]] $ArgumentList) {
-    $command = Get-PwshCommand
-    $psi = [System.Diagnostics.ProcessStartInfo]::new($command[0])
-    foreach ($a in @($command | Select-Object -Skip 1) + @('-NoProfile', '-NonInteractive') + $ArgumentList) { $psi.ArgumentList.Add($a) }
-    $psi.UseShellExecute = $false
-    $psi.RedirectStandardOutput = $true
-    $psi.RedirectStandardError = $true
-    $psi.WorkingDirectory = $PSScriptRoot
-    # The pwsh apphost finds the runtime through DOTNET_ROOT when dotnet is not installed globally.
-    $processPath = [Environment]::ProcessPath
-    if (-not $env:DOTNET_ROOT -and $command.Count -eq 1 -and [IO.Path]::GetFileNameWithoutExtension($processPath) -eq 'dotnet') {
-        $psi.Environment['DOTNET_ROOT'] = Split-Path -Parent $processPath
-    }
-    $psi
-}
-
 # Runs _ThreadBatchChild.ps1 with a spec; returns its result hashtable (Ok = $false on failure).
 function Invoke-Child([hashtable] $Spec) {
-    $json = $Spec | ConvertTo-Json -Compress -Depth 5
-    $encoded = [Convert]::ToBase64String([Text.Encoding]::UTF8.GetBytes($json))
-    $psi = New-PwshStartInfo @('-File', $ChildScript, '-ModulePath', $script:ModuleCopy, '-Spec', $encoded)
-    $process = [System.Diagnostics.Process]::Start($psi)
-    try {
-        $stdout = $process.StandardOutput.ReadToEndAsync()
-        $stderr = $process.StandardError.ReadToEndAsync()
-        if (-not $process.WaitForExit([int]($ChildTimeoutSeconds * 1000))) {
-            $process.Kill($true)
-            $process.WaitForExit()
-            return @{ Ok = $false; Failure = "killed after $ChildTimeoutSeconds s" }
-        }
-        $process.WaitForExit()
-        $line = $stdout.Result -split "`r?`n" | Where-Object { $_.StartsWith('##RESULT## ') } | Select-Object -Last 1
-        if (-not $line) {
-            $tail = (($stderr.Result + $stdout.Result) -split "`r?`n" | Where-Object { $_ } | Select-Object -Last 3) -join ' | '
-            return @{ Ok = $false; Failure = "exit code $($process.ExitCode), no result: $tail" }
-        }
-        $line.Substring(11) | ConvertFrom-Json -AsHashtable
-    }
-    finally { $process.Dispose() }
-}
-
-function Start-HttpServer {
-    $psi = New-PwshStartInfo @('-File', $ServerScript)
-    $psi.RedirectStandardInput = $true
-    $process = [System.Diagnostics.Process]::Start($psi)
-    $read = $process.StandardOutput.ReadLineAsync()
-    while ($true) {
-        if (-not $read.Wait(60000)) { $process.Kill($true); throw 'The HTTP endpoint did not start within 60 s.' }
-        $line = $read.Result
-        if ($null -eq $line) { throw "The HTTP endpoint exited: $($process.StandardError.ReadToEnd())" }
-        if ($line -match '^##PORT## (\d+)') { break }
-        $read = $process.StandardOutput.ReadLineAsync()
-    }
-    [pscustomobject]@{ Process = $process; BaseUri = "http://127.0.0.1:$($Matches[1])/" }
+    Invoke-PwshChild $ChildScript $script:ModuleCopy $Spec $ChildTimeoutSeconds
 }
 
 #endregion

@@ -163,3 +163,15 @@ function Hide-Path([string] $Text) {
     if ($homeDir -and $homeDir.Length -gt 1) { $Text = $Text.Replace($homeDir, '~') }
     $Text
 }
+
+# The CPU and allocation-heavy scripts every benchmark uses ('@N@' = iterations, calibrated per run).
+$CpuTemplate = '$s = 0; for ($i = 0; $i -lt @N@; $i++) { $s += $i * $i % 7 }; $s'
+$AllocTemplate = @'
+$acc = 0
+for ($i = 0; $i -lt @N@; $i++) {
+    $h = @{ Id = $i; Name = "item-$i"; Tags = @("a$i", "b$i", "c$i") }
+    $o = [pscustomobject]@{ N = $i; Upper = $h.Name.ToUpperInvariant(); Parts = $h.Name.Split('-') }
+    $acc += $h.Tags.Count + $o.Parts.Count + "$($o.N):$($o.Upper)".Length
+}
+$acc
+'@

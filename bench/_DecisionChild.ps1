@@ -23,16 +23,10 @@ param(
     [Parameter(Mandatory)] [string] $Spec
 )
 
-Set-StrictMode -Version 3.0
-$ErrorActionPreference = 'Stop'
-$ProgressPreference = 'SilentlyContinue'
-
-function Write-Result([hashtable] $Result) {
-    '##RESULT## ' + ($Result | ConvertTo-Json -Compress -Depth 6)
-}
+. (Join-Path $PSScriptRoot '_ChildCommon.ps1')   # strict settings, Read-Spec, Write-Result, Find-Iterations
 
 try {
-    $s = [Text.Encoding]::UTF8.GetString([Convert]::FromBase64String($Spec)) | ConvertFrom-Json -AsHashtable
+    $s = Read-Spec $Spec
     foreach ($k in 'Prime', 'Body', 'Workload', 'MaxThrottleLimit', 'Command', 'Throttle', 'Model', 'Items') { if (-not $s.ContainsKey($k)) { $s[$k] = $null } }
     Import-Module -Name $ModulePath -ErrorAction Stop
 

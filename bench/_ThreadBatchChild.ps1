@@ -20,15 +20,9 @@ param(
     [Parameter(Mandatory)] [string] $Spec
 )
 
-Set-StrictMode -Version 3.0
-$ErrorActionPreference = 'Stop'
-$ProgressPreference = 'SilentlyContinue'
+. (Join-Path $PSScriptRoot '_ChildCommon.ps1')   # strict settings, Read-Spec, Write-Result, Find-Iterations
 
-$S = [Text.Encoding]::UTF8.GetString([Convert]::FromBase64String($Spec)) | ConvertFrom-Json -AsHashtable
-
-function Write-Result([hashtable] $Result) {
-    '##RESULT## ' + ($Result | ConvertTo-Json -Compress -Depth 5)
-}
+$S = Read-Spec $Spec
 
 # Builds the item array from the spec's PowerShell expression (evaluated in a child scope).
 function New-Items([string] $Expression) {
@@ -36,7 +30,6 @@ function New-Items([string] $Expression) {
     , [object[]]@(& $sb)
 }
 
-function Get-CpuSeconds { [Diagnostics.Process]::GetCurrentProcess().TotalProcessorTime.TotalSeconds }
 
 # The C# helpers: a pass-through cmdlet (the pipeline's own cost of feeding a compiled cmdlet and
 # taking its output), a direct single-thread loop over a workload (the work itself) and a
@@ -175,11 +168,11 @@ function Invoke-ScriptKind {
     [GC]::Collect(); [GC]::WaitForPendingFinalizers()
 
     $Error.Clear()
-    $cpu0 = Get-CpuSeconds
+    $cpu0 = Get-OwnCpuSeconds
     $clock = [Diagnostics.Stopwatch]::StartNew()
     $out = Invoke-Contender -Contender $S.Contender -Items $items -Body $body -Workload $workload -Throttle $throttle
     $elapsed = $clock.Elapsed.TotalSeconds
-    $cpu = (Get-CpuSeconds) - $cpu0
+    $cpu = (Get-OwnCpuSeconds) - $cpu0
     $out = @($out)
     $check = $null
     if ($S.Check) { $check = (& ([scriptblock]::Create($S.Check)) $out) }
@@ -223,11 +216,11 @@ function Invoke-CompiledKind {
 
     [GC]::Collect(); [GC]::WaitForPendingFinalizers()
     $Error.Clear()
-    $cpu0 = Get-CpuSeconds
+    $cpu0 = Get-OwnCpuSeconds
     $clock.Restart()
     $items | Invoke-ThreadBatch -Workload $w -SummaryVariable summary | Out-Null
     $batch = $clock.Elapsed.TotalSeconds
-    $cpu = (Get-CpuSeconds) - $cpu0
+    $cpu = (Get-OwnCpuSeconds) - $cpu0
 
     # The work itself, one thread, no engine: on a sample of the items.
     $sample = [Math]::Min($n, [int]$S.DirectSample)
@@ -276,31 +269,6 @@ function Invoke-MemoryKind {
 #endregion
 
 #region Calibration of the CPU and allocation scripts
-
-# Iterations that make one item take about TargetSeconds when run sequentially in a child scope
-# (ForEach-Object { & $body }, as the Sequential contender and Invoke-ThreadBatch run items).
-# Measured in CPU time of this process, not wall time, so that a busy machine (other processes
-# taking the cores) does not shrink the items: on an idle core the two are the same.
-function Find-Iterations([string] $Template, [double] $TargetSeconds) {
-    $k = 50000
-    $perIteration = 0
-    $t = 0
-    for ($round = 0; $round -lt 6; $round++) {
-        $sb = [scriptblock]::Create($Template.Replace('@N@', "$k"))
-        $null = 1 | ForEach-Object { & $sb }
-        $times = foreach ($i in 1..3) {
-            $cpu0 = Get-CpuSeconds
-            $null = 1 | ForEach-Object { & $sb }
-            (Get-CpuSeconds) - $cpu0
-        }
-        $t = ($times | Sort-Object)[1]
-        $perIteration = $t / $k
-        if ([Math]::Abs($t - $TargetSeconds) / $TargetSeconds -lt 0.08) { break }
-        $k = [int][Math]::Max(1000, $TargetSeconds / $perIteration)
-    }
-    # The estimate for the chosen count (the last measurement when it was close enough).
-    @{ Iterations = $k; SecondsPerItem = $perIteration * $k }
-}
 
 function Invoke-CalibrateKind {
     @{

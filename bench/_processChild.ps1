@@ -30,15 +30,9 @@ param(
     [Parameter(Mandatory)] [string] $Spec
 )
 
-Set-StrictMode -Version 3.0
-$ErrorActionPreference = 'Stop'
-$ProgressPreference = 'SilentlyContinue'
+. (Join-Path $PSScriptRoot '_ChildCommon.ps1')   # strict settings, Read-Spec, Write-Result, Find-Iterations
 
-$S = [Text.Encoding]::UTF8.GetString([Convert]::FromBase64String($Spec)) | ConvertFrom-Json -AsHashtable
-
-function Write-Result([hashtable] $Result) {
-    '##RESULT## ' + ($Result | ConvertTo-Json -Compress -Depth 5)
-}
+$S = Read-Spec $Spec
 
 # Builds the item array from the spec's PowerShell expression (evaluated in a child scope).
 function New-Items([string] $Expression) {
@@ -169,30 +163,6 @@ function Invoke-ScriptKind {
 #endregion
 
 #region Calibration of the CPU and allocation scripts
-
-# Iterations that make one item take about TargetSeconds when run sequentially in a child scope
-# (ForEach-Object { & $body }, as the Sequential contender and the batches run items). Measured in
-# CPU time of this process, not wall time, so that a busy machine does not shrink the items.
-function Find-Iterations([string] $Template, [double] $TargetSeconds) {
-    $k = 50000
-    $perIteration = 0
-    $t = 0
-    $own = { [Diagnostics.Process]::GetCurrentProcess().TotalProcessorTime.TotalSeconds }
-    for ($round = 0; $round -lt 6; $round++) {
-        $sb = [scriptblock]::Create($Template.Replace('@N@', "$k"))
-        $null = 1 | ForEach-Object { & $sb }
-        $times = foreach ($i in 1..3) {
-            $cpu0 = & $own
-            $null = 1 | ForEach-Object { & $sb }
-            (& $own) - $cpu0
-        }
-        $t = ($times | Sort-Object)[1]
-        $perIteration = $t / $k
-        if ([Math]::Abs($t - $TargetSeconds) / $TargetSeconds -lt 0.08) { break }
-        $k = [int][Math]::Max(1000, $TargetSeconds / $perIteration)
-    }
-    @{ Iterations = $k; SecondsPerItem = $perIteration * $k }
-}
 
 function Invoke-CalibrateKind {
     @{
