@@ -476,10 +476,6 @@ function Write-Table($Rows, [string] $Reference = 'ProcessBatch', [scriptblock] 
     }
 }
 
-function Get-LoadNote([string] $Name) {
-    if ($script:CaseLoad -and $script:CaseLoad.Contains($Name)) { "_Load average (1/5/15 min) when this workload started: $($script:CaseLoad[$Name])._" } else { '' }
-}
-
 function Test-Busy([string[]] $Loads) {
     foreach ($l in $Loads) {
         if ($l -and $l -ne 'n/a' -and [double]($l -split ' ')[0] -ge 1.5 * $Cores) { return $true }

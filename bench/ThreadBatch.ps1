@@ -483,10 +483,6 @@ function Test-Busy([string] $StartLoad, [string] $EndLoad, $CaseLoad) {
     $false
 }
 
-function Get-LoadNote([string] $Name) {
-    if ($script:CaseLoad -and $script:CaseLoad.Contains($Name)) { "_Load average (1/5/15 min) when this workload started: $($script:CaseLoad[$Name])._" } else { '' }
-}
-
 #endregion
 
 #region Main

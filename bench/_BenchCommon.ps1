@@ -164,6 +164,12 @@ function Hide-Path([string] $Text) {
     $Text
 }
 
+
+# The line under a workload's heading in a report: the load average when it started ($script:CaseLoad).
+function Get-LoadNote([string] $Name) {
+    if ($script:CaseLoad -and $script:CaseLoad.Contains($Name)) { "_Load average (1/5/15 min) when this workload started: $($script:CaseLoad[$Name])._" } else { '' }
+}
+
 # The CPU and allocation-heavy scripts every benchmark uses ('@N@' = iterations, calibrated per run).
 $CpuTemplate = '$s = 0; for ($i = 0; $i -lt @N@; $i++) { $s += $i * $i % 7 }; $s'
 $AllocTemplate = @'

@@ -2,7 +2,7 @@
 What the benchmark children (_ThreadBatchChild.ps1, _processChild.ps1, _DecisionChild.ps1) have in
 common: strict settings, reading the spec the parent passes (base64 JSON), writing the one result
 line the parent reads ('##RESULT## {json}', see Read-ResultLine in _BenchCommon.ps1), and
-calibrating a script template to a CPU time per item.
+calibrating a script template to a CPU time per item, and running the kind of work the spec names.
 Dot-source it right after the child's param block. Not a benchmark: the leading '_' keeps
 build.ps1 Bench from running it.
 #>
@@ -43,4 +43,30 @@ function Find-Iterations([string] $Template, [double] $TargetSeconds) {
     }
     # The estimate for the chosen count (the last measurement when it was close enough).
     @{ Iterations = $k; SecondsPerItem = $perIteration * $k }
+}
+
+# The 'calibrate' kind: iteration counts of the CPU and allocation templates for their target CPU seconds.
+function Invoke-CalibrateKind {
+    @{
+        Cpu = Find-Iterations $S.CpuTemplate ([double]$S.CpuSeconds)
+        Alloc = Find-Iterations $S.AllocTemplate ([double]$S.AllocSeconds)
+    }
+}
+
+# Imports the module, runs the handler of the spec's kind and writes its result (Ok, PSVersion
+# added), or a failure; exits 1 on failure.
+function Invoke-ChildKind([string] $ModulePath, [string] $Kind, [hashtable] $Handlers) {
+    try {
+        Import-Module $ModulePath
+        if (-not $Handlers.ContainsKey($Kind)) { throw "Unknown kind '$Kind'." }
+        $result = & $Handlers[$Kind]
+        $result.Ok = $true
+        $result.PSVersion = "$($PSVersionTable.PSVersion)"
+        Write-Result $result
+    }
+    catch {
+        # No paths in the message: it ends up in the committed report.
+        Write-Result @{ Ok = $false; Failure = "$_ (line $($_.InvocationInfo.ScriptLineNumber) of $([IO.Path]::GetFileName($_.InvocationInfo.ScriptName)))" }
+        exit 1
+    }
 }

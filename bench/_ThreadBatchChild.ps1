@@ -268,31 +268,4 @@ function Invoke-MemoryKind {
 
 #endregion
 
-#region Calibration of the CPU and allocation scripts
-
-function Invoke-CalibrateKind {
-    @{
-        Cpu = Find-Iterations $S.CpuTemplate ([double]$S.CpuSeconds)
-        Alloc = Find-Iterations $S.AllocTemplate ([double]$S.AllocSeconds)
-    }
-}
-
-#endregion
-
-try {
-    Import-Module $ModulePath
-    $result = switch ($S.Kind) {
-        'script' { Invoke-ScriptKind }
-        'compiled' { Invoke-CompiledKind }
-        'memory' { Invoke-MemoryKind }
-        'calibrate' { Invoke-CalibrateKind }
-        default { throw "Unknown kind '$($S.Kind)'." }
-    }
-    $result.Ok = $true
-    $result.PSVersion = "$($PSVersionTable.PSVersion)"
-    Write-Result $result
-}
-catch {
-    Write-Result @{ Ok = $false; Failure = "$_ ($($_.InvocationInfo.PositionMessage -replace '\s+', ' '))" }
-    exit 1
-}
+Invoke-ChildKind -ModulePath $ModulePath -Kind $S.Kind -Handlers @{ script = { Invoke-ScriptKind }; compiled = { Invoke-CompiledKind }; memory = { Invoke-MemoryKind }; calibrate = { Invoke-CalibrateKind } }

@@ -162,30 +162,4 @@ function Invoke-ScriptKind {
 
 #endregion
 
-#region Calibration of the CPU and allocation scripts
-
-function Invoke-CalibrateKind {
-    @{
-        Cpu = Find-Iterations $S.CpuTemplate ([double]$S.CpuSeconds)
-        Alloc = Find-Iterations $S.AllocTemplate ([double]$S.AllocSeconds)
-    }
-}
-
-#endregion
-
-try {
-    Import-Module $ModulePath
-    $result = switch ($S.Kind) {
-        'script' { Invoke-ScriptKind }
-        'calibrate' { Invoke-CalibrateKind }
-        default { throw "Unknown kind '$($S.Kind)'." }
-    }
-    $result.Ok = $true
-    $result.PSVersion = "$($PSVersionTable.PSVersion)"
-    Write-Result $result
-}
-catch {
-    # No paths in the message: it ends up in the committed report.
-    Write-Result @{ Ok = $false; Failure = "$_ (line $($_.InvocationInfo.ScriptLineNumber) of $([IO.Path]::GetFileName($_.InvocationInfo.ScriptName)))" }
-    exit 1
-}
+Invoke-ChildKind -ModulePath $ModulePath -Kind $S.Kind -Handlers @{ script = { Invoke-ScriptKind }; calibrate = { Invoke-CalibrateKind } }
