@@ -67,11 +67,23 @@ Describe 'Built-in workload Spin' {
             [double]$o | Should -BeGreaterOrEqual 500
             [double]$o | Should -BeLessThan 10000
         }
-        # Very generous lower bounds (5 % of what was asked): on a loaded 2-core machine a spinning
-        # thread gets only part of a core. A workload that slept instead of spinning would use next to no CPU.
-        $cpuUsed | Should -BeGreaterOrEqual 0.1 -Because 'two items of 1000 ms CPU each were burnt'
-        $s.CpuSeconds | Should -BeGreaterOrEqual 0.1 -Because 'the summary reports the CPU the batch used'
+        # Spin counts its thread's processor time, so the CPU is burnt however busy the machine is
+        # (90 %: Windows reads thread time in 15.6 ms ticks). A workload that slept would use next to none.
+        $cpuUsed | Should -BeGreaterOrEqual 1.8 -Because 'two items of 1000 ms CPU each were burnt'
+        $s.CpuSeconds | Should -BeGreaterOrEqual 1.8 -Because 'the summary reports the CPU the batch used'
         Assert-BatchSummary $s -Total 2 -Succeeded 2
+    }
+
+    It 'cannot finish faster than its CPU spread over the cores, whatever the throttle' {
+        # 8 x 250 ms of CPU at throttle 8: at least 2 s / cores of wall time. A spin that watched the
+        # wall clock would end all eight in 0.25 s on two cores, as if threads beat the core count.
+        $clock = [System.Diagnostics.Stopwatch]::StartNew()
+        $out = 1..8 | ForEach-Object { 250 } | Invoke-ThreadBatch -Workload Spin -ThrottleLimit 8 -SummaryVariable s
+        $clock.Stop()
+        $out | Should -HaveCount 8
+        $clock.Elapsed.TotalSeconds | Should -BeGreaterOrEqual (0.9 * 2.0 / [Environment]::ProcessorCount) -Because '2 s of CPU cannot take less than 2 s / cores'
+        $s.CpuSeconds | Should -BeGreaterOrEqual 1.8 -Because 'eight items of 250 ms CPU each were burnt'
+        Assert-BatchSummary $s -Total 8 -Succeeded 8
     }
 }
 

@@ -3,6 +3,7 @@ using System.IO.Compression;
 using System.Management.Automation;
 using System.Security.Cryptography;
 using System.Text;
+using PSParallel.Engine;
 
 namespace PSParallel.Workloads;
 
@@ -21,20 +22,39 @@ public sealed class SleepWorkload : IAsyncWorkload
 }
 
 /// <summary>Burns the item's milliseconds of CPU (simulates computation); returns them.</summary>
+/// <remarks>
+/// It counts the thread's processor time, not the wall clock: with more threads than cores, or on a
+/// busy machine, a wall-clock spin would burn less than it says and make threads look faster on
+/// computing work than they are. Where no thread clock exists it falls back to the wall clock.
+/// </remarks>
 public sealed class SpinWorkload : IWorkload
 {
+    // Windows updates a thread's processor time once per clock tick (about 15.6 ms).
+    private static readonly TimeSpan ClockGranularity = OperatingSystem.IsWindows() ? TimeSpan.FromMilliseconds(16) : TimeSpan.Zero;
+
     public object? Invoke(object? input, CancellationToken token)
     {
         int ms = WorkloadInput.ToInt32(input, "Spin", "milliseconds");
-        var clock = Stopwatch.StartNew();
+        if (ms <= 0) return ms;
+        var budget = TimeSpan.FromMilliseconds(ms);
+        var wall = Stopwatch.StartNew();
+        var cpuStart = ThreadCpuClock.Now()?.Cpu;
         double x = 1;
-        while (clock.ElapsedMilliseconds < ms)
+        do
         {
             for (int i = 0; i < 10_000; i++) x = Math.Sqrt(x + i);
             token.ThrowIfCancellationRequested();
         }
+        while (!Burnt(budget, wall.Elapsed, cpuStart));
         GC.KeepAlive(x);
         return ms;
+    }
+
+    private static bool Burnt(TimeSpan budget, TimeSpan wall, TimeSpan? cpuStart)
+    {
+        if (wall < budget) return false;   // processor time never runs ahead of the wall clock
+        if (cpuStart is not { } start || ThreadCpuClock.Now() is not { } now) return true;
+        return now.Cpu - start >= budget - ClockGranularity;
     }
 }
 
