@@ -36,10 +36,11 @@ function New-Items([string] $Expression) {
 # working-set sampler on a timer (PowerShell cannot run a timer callback while the pipeline is busy).
 function Add-BenchHelpers {
     # No reference to PSParallel.Contracts (built for an older runtime): workloads are bound by signature.
-    $references = @('System.Management.Automation', 'System.Diagnostics.Process', 'System.ComponentModel.Primitives', 'System.Threading', 'System.Threading.Thread', 'System.Runtime')
+    $references = @('System.Management.Automation', 'System.Diagnostics.Process', 'System.ComponentModel.Primitives', 'System.Threading', 'System.Threading.Thread', 'System.Threading.Tasks.Parallel', 'System.Linq', 'System.Runtime')
     $source = @'
 using System;
 using System.Diagnostics;
+using System.Linq;
 using System.Management.Automation;
 using System.Threading;
 using System.Threading.Tasks;
@@ -57,16 +58,10 @@ namespace PSParallelBench
     public static class Direct
     {
         // Runs the workload on the first n items on this thread; returns the elapsed seconds.
-        // (IWorkload.Invoke or IAsyncWorkload.InvokeAsync, bound as a delegate: no reflection per call.)
         public static double Run(object workload, object[] items, int n)
         {
-            var type = workload.GetType();
-            var syncMethod = type.GetMethod("Invoke", new[] { typeof(object), typeof(CancellationToken) });
-            var asyncMethod = type.GetMethod("InvokeAsync", new[] { typeof(object), typeof(CancellationToken) });
-            Func<object, CancellationToken, object> sync = null;
-            Func<object, CancellationToken, Task<object>> async = null;
-            if (syncMethod != null) sync = (Func<object, CancellationToken, object>)Delegate.CreateDelegate(typeof(Func<object, CancellationToken, object>), workload, syncMethod);
-            else async = (Func<object, CancellationToken, Task<object>>)Delegate.CreateDelegate(typeof(Func<object, CancellationToken, Task<object>>), workload, asyncMethod);
+            var sync = BindSync(workload);
+            var async = sync == null ? BindAsync(workload) : null;
             var clock = Stopwatch.StartNew();
             for (int i = 0; i < n; i++)
             {
@@ -74,6 +69,33 @@ namespace PSParallelBench
                 else async(items[i], CancellationToken.None).GetAwaiter().GetResult();
             }
             return clock.Elapsed.TotalSeconds;
+        }
+
+        // Runs the workload on the first n items with .NET's own parallel loop at the given degree
+        // (what the work costs at the batch's concurrency with no PowerShell and no engine):
+        // Parallel.For for a synchronous workload, Parallel.ForEachAsync for an asynchronous one.
+        public static double RunParallel(object workload, object[] items, int n, int degree)
+        {
+            var options = new ParallelOptions { MaxDegreeOfParallelism = degree };
+            var sync = BindSync(workload);
+            var async = sync == null ? BindAsync(workload) : null;
+            var clock = Stopwatch.StartNew();
+            if (sync != null) Parallel.For(0, n, options, i => sync(items[i], CancellationToken.None));
+            else Parallel.ForEachAsync(Enumerable.Range(0, n), options, async (i, token) => await async(items[i], token)).GetAwaiter().GetResult();
+            return clock.Elapsed.TotalSeconds;
+        }
+
+        // IWorkload.Invoke or IAsyncWorkload.InvokeAsync, bound as a delegate: no reflection per call.
+        private static Func<object, CancellationToken, object> BindSync(object workload)
+        {
+            var method = workload.GetType().GetMethod("Invoke", new[] { typeof(object), typeof(CancellationToken) });
+            return method == null ? null : (Func<object, CancellationToken, object>)Delegate.CreateDelegate(typeof(Func<object, CancellationToken, object>), workload, method);
+        }
+
+        private static Func<object, CancellationToken, Task<object>> BindAsync(object workload)
+        {
+            var method = workload.GetType().GetMethod("InvokeAsync", new[] { typeof(object), typeof(CancellationToken) });
+            return (Func<object, CancellationToken, Task<object>>)Delegate.CreateDelegate(typeof(Func<object, CancellationToken, Task<object>>), workload, method);
         }
     }
 
@@ -201,6 +223,7 @@ function Invoke-CompiledKind {
     $warm | Invoke-ThreadBatch -Workload $w | Out-Null
     $instance = Get-WorkloadInstance $w
     $null = [PSParallelBench.Direct]::Run($instance, $warm, [Math]::Min($warm.Count, 1000))
+    $null = [PSParallelBench.Direct]::RunParallel($instance, $warm, [Math]::Min($warm.Count, 1000), 2)
     [GC]::Collect(); [GC]::WaitForPendingFinalizers()
 
     # The issue's baseline: '1..N | Out-Null' in the same process.
@@ -226,9 +249,14 @@ function Invoke-CompiledKind {
     $sample = [Math]::Min($n, [int]$S.DirectSample)
     $direct = [PSParallelBench.Direct]::Run($instance, $items, $sample)
 
+    # The work at the batch's concurrency, with .NET's own parallel loop: what is left of the batch
+    # over this is the engine's cost.
+    [GC]::Collect(); [GC]::WaitForPendingFinalizers()
+    $parallel = [PSParallelBench.Direct]::RunParallel($instance, $items, $n, $summary.ThrottleLimit)
+
     @{
         Seconds = $batch; CpuSeconds = $cpu; Items = $n; PipelineSeconds = $pipeline; PassThroughSeconds = $passThrough
-        DirectSeconds = $direct; DirectItems = $sample
+        DirectSeconds = $direct; DirectItems = $sample; ParallelWorkSeconds = $parallel
         Succeeded = $summary.Succeeded; Failed = $summary.Failed; Total = $summary.Total; ThrottleLimit = $summary.ThrottleLimit
         Errors = $Error.Count; FirstError = $(if ($Error.Count) { "$($Error[-1])" } else { $null })
     }
