@@ -198,7 +198,8 @@ function Invoke-Row($Row) {
         'outside' {
             $command = if ($Row.Spec.Program -eq 'pwsh') { Get-PwshCommand } else { , @($Python) }
             $arguments = [string[]]@($Row.Spec.Arguments | ForEach-Object { $_.Replace('@MODULE@', $script:ModuleCopy.Replace("'", "''")) })
-            $run = Invoke-Timed $command $arguments -TimeoutSeconds $ChildTimeoutSeconds
+            $copies = if ($Row.Spec.ContainsKey('Copies')) { [int]$Row.Spec.Copies } else { 1 }
+            $run = Invoke-Timed $command $arguments -TimeoutSeconds $ChildTimeoutSeconds -Copies $copies
             if ($run.TimedOut) { return @{ Ok = $false; Failure = "killed after $ChildTimeoutSeconds s" } }
             if ($run.ExitCode -ne 0) {
                 $tail = (($run.Stderr + $run.Stdout) -split "`r?`n" | Where-Object { $_ } | Select-Object -Last 3) -join ' | '
@@ -305,14 +306,17 @@ function Get-Plan([hashtable] $Calibration) {
         $plan.First = @(
             New-Row ProcessBatch "$($Labels.ProcessBatch) (after a warm-up batch in the same session)" -Spec @{ Body = '$_'; Items = "1..$n"; Check = 'sum' } -Throttle $default -Expected (Get-Sum $n)
             New-Row ProcessBatchCold "$($Labels.ProcessBatch) (first batch of the session)" -Spec @{ Body = '$_'; Items = "1..$n"; Check = 'sum'; NoWarm = $true } -Throttle $default -Expected (Get-Sum $n)
+            New-Row ProcessBatchOne "$($Labels.ProcessBatch) -ThrottleLimit 1 (one worker, after a warm-up batch)" -Spec @{ Body = '$_'; Items = "1..$n"; Throttle = 1; Check = 'sum' } -Throttle '1' -Expected (Get-Sum $n)
             New-Row ThreadBatch "$($Labels.ThreadBatch) (after a warm-up batch)" -Spec @{ Body = '$_'; Items = "1..$n"; Check = 'sum' } -Throttle 'default' -Expected (Get-Sum $n)
             New-Row StartJob "$($Labels.StartJob) (after a warm-up job)" -Spec @{ Body = '$_'; Items = "1..$n"; Check = 'sum' } -Throttle 'none' -Expected (Get-Sum $n)
             New-Row Python "$($Labels.Python), submit + as_completed" -Kind python -Spec @{ Arguments = @('--mode', 'first', '--items', "$n", '--workers', '2') } -Throttle '2' -Expected (Get-Sum $n)
             New-Row ColdPwsh 'one cold `pwsh -NoProfile -c 1`, from outside' -Kind outside -Spec @{ Program = 'pwsh'; Arguments = @('-NoProfile', '-c', '1'); Items = 1 } -Throttle ''
-            New-Row ColdImport 'one cold `pwsh -NoProfile -NonInteractive -NoLogo -c "Import-Module PSParallel"`, from outside (a worker''s start-up before its hello, roughly)' -Kind outside -Spec @{ Program = 'pwsh'; Arguments = @('-NoProfile', '-NonInteractive', '-NoLogo', '-c', "Import-Module '@MODULE@'"); Items = 1 } -Throttle ''
+            New-Row TwoColdPwsh 'two cold `pwsh -NoProfile -c 1` started at once, from outside (two workers'' start-up competing for the cores)' -Kind outside -Spec @{ Program = 'pwsh'; Arguments = @('-NoProfile', '-c', '1'); Items = 2; Copies = 2 } -Throttle ''
+            New-Row ColdImport 'one cold `pwsh -NoProfile -NonInteractive -NoLogo -c "Import-Module PSParallel"`, from outside (the manifest, format data included, as a user imports it; a worker imports only the assembly)' -Kind outside -Spec @{ Program = 'pwsh'; Arguments = @('-NoProfile', '-NonInteractive', '-NoLogo', '-c', "Import-Module '@MODULE@'"); Items = 1 } -Throttle ''
         )
         # The Invoke-ProcessBatch constructor for the first (cold) row is the ProcessBatch contender without warm-up.
         $plan.First[1].Spec.Contender = 'ProcessBatch'
+        $plan.First[2].Spec.Contender = 'ProcessBatch'
     }
     if ('Channel' -in $Case) {
         $np = $z.ChannelPrime; $nt = $z.ChannelTrivial
@@ -579,6 +583,13 @@ function Write-Report($Plan, [hashtable] $Calibration, [hashtable] $Info) {
             $what = if ($c -eq 'ProcessBatch') { 'First result of a 10-item batch (after a warm-up batch in the session)' } else { 'First result, first batch of the session (extra)' }
             Add-Target "$what vs one cold ``pwsh -NoProfile -c 1``" "$(Format-Number $st.First) s / $(Format-Number $cold.Seconds) s = $(Format-Ratio $r)" '<= 1.5x' $(if ([double]::IsNaN($r)) { $null } else { $r -le 1.5 }) (Get-RowProblem $row)
         }
+        # Where the time goes: one worker alone, and the floor for the default two (two cold pwsh at once).
+        $one = Get-RowStat (Get-Row $rows 'ProcessBatchOne')
+        $r = $one.First / $cold.Seconds
+        Add-Target 'First result with one worker (-ThrottleLimit 1; extra) vs one cold `pwsh -NoProfile -c 1`' "$(Format-Number $one.First) s / $(Format-Number $cold.Seconds) s = $(Format-Ratio $r)" '<= 1.5x' $(if ([double]::IsNaN($r)) { $null } else { $r -le 1.5 }) (Get-RowProblem (Get-Row $rows 'ProcessBatchOne'))
+        $two = Get-RowStat (Get-Row $rows 'TwoColdPwsh')
+        $st = Get-RowStat (Get-Row $rows 'ProcessBatch')
+        & $add @('', "Two cold pwsh started at once take $(Format-Number $two.Seconds) s, $(Format-Ratio ($two.Seconds / $cold.Seconds)) one: a cold start of this PowerShell (the dotnet tool package, not ReadyToRun-compiled) burns more than one core of JIT, so two workers starting together on $([Environment]::ProcessorCount) cores slow each other down before either runs an item. The default two workers' first result is $(Format-Ratio ($st.First / $two.Seconds)) that floor; one worker alone gives its first result at $(Format-Ratio $r) one cold pwsh.")
     }
     if ($Plan.Contains('Channel')) {
         $rows = $Plan.Channel

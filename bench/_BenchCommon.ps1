@@ -38,24 +38,32 @@ function New-StartInfo([string[]] $Command, [string[]] $ArgumentList) {
     $psi
 }
 
-# Runs a process to its end; the wall time is taken from just before the start to its exit.
-function Invoke-Timed([string[]] $Command, [string[]] $ArgumentList, [double] $TimeoutSeconds = 300) {
-    $psi = New-StartInfo $Command $ArgumentList
+# Runs a process, or several copies of it started at once, to its end; the wall time is taken from
+# just before the first start to the last exit.
+function Invoke-Timed([string[]] $Command, [string[]] $ArgumentList, [double] $TimeoutSeconds = 300, [int] $Copies = 1) {
+    $infos = @(1..$Copies | ForEach-Object { New-StartInfo $Command $ArgumentList })
     $clock = [Diagnostics.Stopwatch]::StartNew()
-    $process = [System.Diagnostics.Process]::Start($psi)
+    $runs = @(foreach ($psi in $infos) {
+            $process = [System.Diagnostics.Process]::Start($psi)
+            @{ Process = $process; Stdout = $process.StandardOutput.ReadToEndAsync(); Stderr = $process.StandardError.ReadToEndAsync() }
+        })
     try {
-        $stdout = $process.StandardOutput.ReadToEndAsync()
-        $stderr = $process.StandardError.ReadToEndAsync()
-        if (-not $process.WaitForExit([int]($TimeoutSeconds * 1000))) {
-            $process.Kill($true)
-            $process.WaitForExit()
-            return @{ TimedOut = $true; TimeoutSeconds = $TimeoutSeconds; Seconds = $clock.Elapsed.TotalSeconds; ExitCode = -1; Stdout = ''; Stderr = '' }
+        foreach ($run in $runs) {
+            $left = [Math]::Max(0, $TimeoutSeconds * 1000 - $clock.ElapsedMilliseconds)
+            if (-not $run.Process.WaitForExit([int]$left)) {
+                foreach ($r in $runs) { if (-not $r.Process.HasExited) { $r.Process.Kill($true) }; $r.Process.WaitForExit() }
+                return @{ TimedOut = $true; TimeoutSeconds = $TimeoutSeconds; Seconds = $clock.Elapsed.TotalSeconds; ExitCode = -1; Stdout = ''; Stderr = '' }
+            }
+            $run.Process.WaitForExit()
         }
-        $process.WaitForExit()
         $seconds = $clock.Elapsed.TotalSeconds
-        @{ TimedOut = $false; Seconds = $seconds; ExitCode = $process.ExitCode; Stdout = $stdout.Result; Stderr = $stderr.Result }
+        $failed = @($runs | Where-Object { $_.Process.ExitCode -ne 0 })
+        @{
+            TimedOut = $false; Seconds = $seconds; ExitCode = $(if ($failed) { $failed[0].Process.ExitCode } else { 0 })
+            Stdout = -join @($runs | ForEach-Object { $_.Stdout.Result }); Stderr = -join @($runs | ForEach-Object { $_.Stderr.Result })
+        }
     }
-    finally { $process.Dispose() }
+    finally { foreach ($r in $runs) { $r.Process.Dispose() } }
 }
 
 # The child's '##RESULT## <json>' line as a hashtable (Ok = $false with a Failure when there is none).

@@ -47,11 +47,9 @@ public abstract class WorkCommandBase : PSCmdlet
     /// </summary>
     protected WorkRecipe CreateRecipe(string? powerShellPath = null)
     {
-        var worker = () => new WorkerCommand(powerShellPath, Path.Combine(ModuleFolder, "PSParallel.psd1"));
+        var worker = () => new WorkerCommand(powerShellPath, typeof(WorkCommandBase).Assembly.Location, typeof(ItemResult).Assembly.Location);
         return UsesWorkload
             ? WorkRecipe.ForWorkload(WorkloadCatalog.Resolve(Workload), worker)
             : WorkRecipe.ForScript(CallerContext.CreateSetup(this, ScriptBlock, Variable, Function, Module), worker);
     }
-
-    private static string ModuleFolder => Path.GetDirectoryName(typeof(WorkCommandBase).Assembly.Location)!;
 }
