@@ -74,9 +74,15 @@ internal static class SequentialPipeline
 /// </summary>
 public sealed class PassClock
 {
-    /// <summary>Shorter runs are repeated: the clocks, processor time above all, are too coarse for them.</summary>
-    public static readonly TimeSpan MinimumTime = TimeSpan.FromMilliseconds(100);
-    public const int MaximumPasses = 100;
+    /// <summary>
+    /// Shorter runs are repeated: the clocks, processor time above all, are too coarse for them, and
+    /// on a shared machine a burst of other work would decide a short window: with a 0.1 s window,
+    /// one measurement of tiny items under bursty load projected 9x the time the job then took
+    /// (bench/Decision.ps1, tiny items).
+    /// </summary>
+    public static readonly TimeSpan MinimumTime = TimeSpan.FromMilliseconds(300);
+    /// <summary>Enough passes for the window above at about 5 µs an item (64 items a pass).</summary>
+    public const int MaximumPasses = 1000;
     public const int WarmUpCalls = 20;
     public static readonly TimeSpan WarmUpTime = TimeSpan.FromMilliseconds(100);
 

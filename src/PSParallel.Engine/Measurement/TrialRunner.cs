@@ -21,8 +21,8 @@ internal sealed class TrialRunner
     }
 
     /// <summary>
-    /// How many times each trial runs the sample (set by the sequential trial for tiny items); a
-    /// trial reports what one pass cost.
+    /// How many times each trial runs the sample at least (set by the sequential trial for tiny
+    /// items); a trial reports what one pass cost.
     /// </summary>
     public int Passes { get; private set; } = 1;
 
@@ -114,11 +114,17 @@ internal sealed class TrialRunner
             throw;
         }
         var runner = new BatchRunner(options, executor, sink, asResult: true);
+        int passes = 0;
         try
         {
             using var stopOnCancel = _token.Register(runner.Stop);
-            for (int pass = 0; pass < Passes; pass++)
+            var window = Stopwatch.StartNew();
+            // Add waits while the runner's window is full, so the clock follows the items.
+            while (!_token.IsCancellationRequested && WantsAnotherPoolPass(passes, window.Elapsed))
+            {
                 foreach (var item in _sample) runner.Add(item);
+                passes++;
+            }
             runner.Complete();
         }
         finally
@@ -127,9 +133,18 @@ internal sealed class TrialRunner
         }
         _token.ThrowIfCancellationRequested();
         var summary = runner.Summary();
-        return new TrialMeasurement(model, degree, _sample.Count, summary.Duration / Passes, startup,
-            summary.CpuSeconds / Passes, memory.PeakMB, sink.FailedItems, sink.FirstError);
+        return new TrialMeasurement(model, degree, _sample.Count, summary.Duration / passes, startup,
+            summary.CpuSeconds / passes, memory.PeakMB, sink.FailedItems, sink.FirstError) { Passes = passes };
     }
+
+    /// <summary>
+    /// A pool trial runs the sample as many times as the sequential trial did. When those were
+    /// repeated passes (tiny items), a faster pool would finish them in a fraction of the window,
+    /// where one burst of other work on a shared machine decides its rate, so it also goes on
+    /// until it has run for the window. Items long enough for one sequential pass run once.
+    /// </summary>
+    private bool WantsAnotherPoolPass(int passes, TimeSpan elapsed) =>
+        passes < Passes || (Passes > 1 && elapsed < PassClock.MinimumTime && passes < PassClock.MaximumPasses);
 
     internal static long OwnWorkingSet()
     {
