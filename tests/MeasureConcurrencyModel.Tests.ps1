@@ -111,6 +111,18 @@ Describe 'Measure-ConcurrencyModel parameters' {
         $report.Trials[0].Speedup | Should -Be 0 -Because 'without a sequential trial there is no baseline'
     }
 
+    It '-Verbose says when each trial started, in the order the trials ran' {
+        $all = @(1..8 | Measure-ConcurrencyModel { Start-Sleep -Milliseconds 20 } -Model Sequential, Thread -MaxThrottleLimit 4 -Verbose -WarningAction SilentlyContinue 4>&1)
+        $report = $all | Where-Object { $_ -is [PSParallel.ConcurrencyReport] }
+        $verbose = @($all | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] } | ForEach-Object Message)
+        $verbose.Count | Should -Be ($report.Trials.Count + 1) -Because 'one line a trial, and one when they are done'
+        $verbose[0] | Should -Match '^0[.,]\d s: trial 1, sequential\.$'
+        $verbose[1] | Should -Match '^\d+[.,]\d s: trial 2, threads at 2\.$'
+        $verbose[-1] | Should -Match '^\d+[.,]\d s: trials done\.$'
+        $seconds = @($verbose | ForEach-Object { [double](($_ -replace ' s:.*$', '') -replace ',', '.') })
+        $seconds[-1] | Should -BeGreaterThan $seconds[0] -Because 'the clock runs from the first trial'
+    }
+
     It '-SampleSize, -TotalItems and -MaxThrottleLimit shape the trials and the projection' {
         $report = 1..50 | Measure-ConcurrencyModel { Start-Sleep -Milliseconds 20 } -SampleSize 10 -TotalItems 1000 -MaxThrottleLimit 4 -Model Sequential, Thread -WarningAction SilentlyContinue
         $report.SampleSize | Should -Be 10

@@ -518,6 +518,33 @@ public class BatchRunnerTests
         Assert.Equal(2, summary.Cancelled);
     }
 
+    [Fact]
+    public void WaitUntilUnsettledAtMost_returns_once_enough_items_settled_and_writes_them()
+    {
+        using var gate = new Gate();
+        var sink = new RecordingSink();
+        using var runner = new BatchRunner(Options(throttle: 2, maxChunk: 1), new WorkloadExecutor(typeof(StepWorkload), 2), sink, asResult: false);
+        // A hang would stop the batch (which ends the wait) instead of the test run.
+        using var hang = new Timer(_ => runner.Stop(), null, Drive.HangLimit, Timeout.InfiniteTimeSpan);
+        // Eight quick items, then two that block: two may stay unsettled.
+        for (int i = 0; i < 8; i++) runner.Add(Step.Sleep(i, 5));
+        runner.Add(Step.Blocking(8, gate));
+        runner.Add(Step.Blocking(9, gate));
+        runner.WaitUntilUnsettledAtMost(2);
+        Assert.Equal(Enumerable.Range(0, 8), sink.Output.Cast<int>().OrderBy(x => x));
+
+        // One unsettled at most: it has to wait until the blocked items are let go.
+        var clock = Stopwatch.StartNew();
+        using var release = new Timer(_ => gate.Open.Set(), null, TimeSpan.FromMilliseconds(300), Timeout.InfiniteTimeSpan);
+        runner.WaitUntilUnsettledAtMost(1);
+        Assert.True(clock.Elapsed >= TimeSpan.FromMilliseconds(250), $"it returned after {clock.Elapsed} with two items unsettled");
+        Assert.True(sink.Output.Count >= 9, $"{sink.Output.Count} items written");
+        runner.Complete();
+        Assert.Equal(10, sink.Output.Count);
+        Drive.AssertAccounted(runner.Summary(), 10);
+        Assert.Equal(10, runner.Summary().Succeeded);
+    }
+
     // ---- ordering ---------------------------------------------------------------------------------
 
     [Fact]

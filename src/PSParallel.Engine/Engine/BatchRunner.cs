@@ -84,6 +84,17 @@ public sealed class BatchRunner : IDisposable
         }
     }
 
+    /// <summary>
+    /// Waits (writing results meanwhile) until at most <paramref name="items"/> admitted items are
+    /// still to settle, or the batch stops: a tighter window than <see cref="BatchOptions.Capacity"/>
+    /// for a caller that decides what to add next from the results so far.
+    /// </summary>
+    public void WaitUntilUnsettledAtMost(long items)
+    {
+        Drain(TimeSpan.Zero);
+        while (_admitted - _emitted > items && !IsStopping) Drain(TimeSpan.FromMilliseconds(100));
+    }
+
     /// <summary>No more input: waits for every item to settle, writing results as they come.</summary>
     public void Complete()
     {

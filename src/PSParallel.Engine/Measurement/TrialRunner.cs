@@ -119,11 +119,14 @@ internal sealed class TrialRunner
         {
             using var stopOnCancel = _token.Register(runner.Stop);
             var window = Stopwatch.StartNew();
-            // Add waits while the runner's window is full, so the clock follows the items.
-            while (!_token.IsCancellationRequested && WantsAnotherPoolPass(passes, window.Elapsed))
+            while (!_token.IsCancellationRequested && WantsAnotherPoolPass(passes, window.Elapsed, sink.Settled))
             {
                 foreach (var item in _sample) runner.Add(item);
                 passes++;
+                // Past the passes the sequential trial set, the next one depends on the rate so far,
+                // so it needs one settled item. Holding more back would starve the lanes: the batch
+                // keeps far more items in flight, and a trial that did not ran tiny items 3x slower.
+                if (passes >= Passes && sink.Settled == 0) runner.WaitUntilUnsettledAtMost(passes * _sample.Count - 1);
             }
             runner.Complete();
         }
@@ -138,13 +141,19 @@ internal sealed class TrialRunner
     }
 
     /// <summary>
-    /// A pool trial runs the sample as many times as the sequential trial did. When those were
-    /// repeated passes (tiny items), a faster pool would finish them in a fraction of the window,
-    /// where one burst of other work on a shared machine decides its rate, so it also goes on
-    /// until it has run for the window. Items long enough for one sequential pass run once.
+    /// A pool trial runs the sample at least as many times as the sequential trial did, and then
+    /// more passes while the ones added so far, at the rate they settle, would end inside
+    /// <see cref="PassClock.MinimumTime"/>. A fast pool, or a trial without a sequential one
+    /// (-Model Thread), would otherwise time tiny items over a few milliseconds, where lanes
+    /// starting up and one burst of other work on a shared machine decide the rate.
     /// </summary>
-    private bool WantsAnotherPoolPass(int passes, TimeSpan elapsed) =>
-        passes < Passes || (Passes > 1 && elapsed < PassClock.MinimumTime && passes < PassClock.MaximumPasses);
+    private bool WantsAnotherPoolPass(int passes, TimeSpan elapsed, int settled)
+    {
+        if (passes < Passes) return true;
+        if (passes >= PassClock.MaximumPasses || settled == 0) return false;
+        double expectedEnd = elapsed.TotalSeconds * passes * _sample.Count / settled;
+        return expectedEnd < PassClock.MinimumTime.TotalSeconds;
+    }
 
     internal static long OwnWorkingSet()
     {
@@ -246,9 +255,14 @@ internal sealed class TrialRunner
         public int FailedItems => _failed.Count;
         public string? FirstError { get; private set; }
 
+        /// <summary>Item runs settled so far, over all passes.</summary>
+        public int Settled { get; private set; }
+
         public void WriteOutput(object? value)
         {
-            if (value is not ItemResult result || result.Status == ItemStatus.Succeeded) return;
+            if (value is not ItemResult result) return;
+            Settled++;
+            if (result.Status == ItemStatus.Succeeded) return;
             _failed.Add(result.Index % _sampleSize);
             FirstError ??= $"item {result.Input}: {(result.Errors.Length > 0 ? result.Errors[0].ToString() : result.Status.ToString())}";
         }

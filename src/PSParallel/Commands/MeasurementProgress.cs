@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Management.Automation;
 
 namespace PSParallel.Commands;
@@ -8,6 +9,7 @@ internal sealed class MeasurementProgress
     private const int ActivityId = 1;
     private const string Activity = "Measure-ConcurrencyModel";
     private readonly PSCmdlet _cmdlet;
+    private readonly Stopwatch _clock = Stopwatch.StartNew();
     private int _started;
 
     public MeasurementProgress(PSCmdlet cmdlet) => _cmdlet = cmdlet;
@@ -15,6 +17,8 @@ internal sealed class MeasurementProgress
     public void Next(string trial)
     {
         _started++;
+        // -Verbose shows where the measuring time goes: each trial's start, from the first one.
+        _cmdlet.WriteVerbose($"{_clock.Elapsed.TotalSeconds:0.0} s: trial {_started}, {trial}.");
         _cmdlet.WriteProgress(new ProgressRecord(ActivityId, Activity, $"Trial {_started}: {trial}")
         {
             // The ladders decide on the way how many trials there are; about six is typical.
@@ -22,6 +26,9 @@ internal sealed class MeasurementProgress
         });
     }
 
-    public void Complete() =>
+    public void Complete()
+    {
+        _cmdlet.WriteVerbose($"{_clock.Elapsed.TotalSeconds:0.0} s: trials done.");
         _cmdlet.WriteProgress(new ProgressRecord(ActivityId, Activity, "Done") { RecordType = ProgressRecordType.Completed });
+    }
 }
