@@ -57,7 +57,8 @@ public sealed class MeasureConcurrencyModelCommand : WorkCommandBase, IDisposabl
             var models = Models.All.Where(m => Model is null || Model.Contains(m, StringComparer.OrdinalIgnoreCase)).ToList();
             long totalItems = TotalItems > 0 ? TotalItems : _given;
             WriteWarning($"Measure-ConcurrencyModel runs the work several times on each of the {_sample.Count} sample items " +
-                         $"(once per trial, {models.Count} model(s) at a few degrees). Make sure running it again does no harm.");
+                         $"(at least once per trial, {models.Count} model(s) at a few degrees; short items until a trial has run about {PassClock.MinimumTime.TotalSeconds:0.#} s). " +
+                         "Make sure running it again does no harm.");
             var study = new ConcurrencyStudy(recipe, _sample, new StudyOptions
             {
                 Models = models,
