@@ -48,7 +48,7 @@ internal static class SequentialPipeline
         var clock = new PassClock(sample.Count);
         shell.AddScript(Script).AddArgument(setup.ScriptText).AddArgument(sample.ToArray()).AddArgument(clock).AddArgument(setup.Location);
         using var memory = new MemorySampler(TrialRunner.OwnWorkingSet);
-        using var stopOnCancel = token.Register(() => shell.BeginStop(null, null));
+        using var stopOnCancel = token.Register(shell.TryBeginStop);
         try
         {
             shell.Invoke();

@@ -55,7 +55,7 @@ internal sealed class RunspaceLane : ILane
 
     private async Task InvokeAsync(CancellationToken token)
     {
-        using var stopOnCancel = token.Register(() => _shell.BeginStop(null, null));
+        using var stopOnCancel = token.Register(_shell.TryBeginStop);
         try
         {
             await Task.Factory.FromAsync(_shell.BeginInvoke(), _shell.EndInvoke).ConfigureAwait(false);
@@ -76,7 +76,7 @@ internal sealed class RunspaceLane : ILane
 
     public void Abort()
     {
-        if (Volatile.Read(ref _disposed) == 0) _shell.BeginStop(null, null);
+        if (Volatile.Read(ref _disposed) == 0) _shell.TryBeginStop();
     }
 
     /// <summary>Closes the runspace once its invocation has ended, without blocking the caller.</summary>
