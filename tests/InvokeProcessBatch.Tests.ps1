@@ -290,7 +290,8 @@ Describe 'Invoke-ProcessBatch: what crosses the process boundary' {
         $code = $r | Where-Object Index -EQ 1
         $code.Status | Should -Be 'Failed'
         $code.Errors[0].FullyQualifiedErrorId | Should -BeLike 'ItemNotTransferable*'
-        $code.Errors[0].Exception.Message | Should -BeLike '*ScriptBlock*' -Because 'the error names the type that cannot cross'
+        $code.Errors[0].Exception.Message | Should -BeLike "Item 1 (*) cannot be sent to a worker process. A value of type *ScriptBlock cannot cross to another process: *. Pass plain data*" -Because 'the error names the item, the type that cannot cross and what to do'
+        ([regex]::Matches($code.Errors[0].Exception.Message, 'cannot cross')).Count | Should -Be 1 -Because 'the reason is said once'
         $loop = $r | Where-Object Index -EQ 2
         $loop.Status | Should -Be 'Failed'
         $loop.Errors[0].FullyQualifiedErrorId | Should -BeLike 'ItemNotTransferable*'

@@ -146,8 +146,8 @@ internal sealed class ProcessLane : ILane
     }
 
     private static ErrorRecord NotTransferable(WorkItem item, ValueNotTransferableException ex) => new(
-        new ValueNotTransferableException(ex.TypeName,
-            $"{BatchErrors.Describe(item)} cannot be sent to a worker process. {ex.Message} Pass plain data (strings, numbers, hashtables, PSCustomObjects) instead."),
+        ex.InContext($"{BatchErrors.Describe(item)} cannot be sent to a worker process.",
+            "Pass plain data (strings, numbers, hashtables, PSCustomObjects) instead."),
         "ItemNotTransferable", ErrorCategory.InvalidData, item.Input);
 
     /// <summary>Reads the worker's frames until it ends; runs on its own task for the lane's life.</summary>

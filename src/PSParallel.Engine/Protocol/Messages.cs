@@ -91,5 +91,11 @@ public sealed class ValueNotTransferableException : Exception
     public ValueNotTransferableException(string typeName, string reason)
         : base($"A value of type {typeName} cannot cross to another process: {reason}") => TypeName = typeName;
 
+    private ValueNotTransferableException(string typeName, string message, Exception inner)
+        : base(message, inner) => TypeName = typeName;
+
     public string TypeName { get; }
+
+    /// <summary>The same refusal told in a context: <paramref name="before"/>, this message, then <paramref name="after"/>.</summary>
+    public ValueNotTransferableException InContext(string before, string after) => new(TypeName, $"{before} {Message.TrimEnd('.')}. {after}", this);
 }
