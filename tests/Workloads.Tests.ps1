@@ -297,6 +297,18 @@ namespace $ns
         }
     }
 
+    public class ThrowsOnCancel : PSParallel.IWorkload
+    {
+        public object Invoke(object input, CancellationToken token)
+        {
+            if (In.Long(input) == 0) return "quick";
+            token.Register(() => { throw new InvalidOperationException("the workload's cancel callback failed"); });
+            token.WaitHandle.WaitOne(30000);
+            token.ThrowIfCancellationRequested();
+            return "waited the full 30 s";
+        }
+    }
+
     public class AsyncDelay : PSParallel.IAsyncWorkload
     {
         private static int _inFlight, _max;
@@ -333,7 +345,7 @@ namespace $ns
         Add-Type -TypeDefinition $source -ReferencedAssemblies $contracts, ([psobject].Assembly.Location), 'System.Threading', 'System.Threading.Thread' -OutputAssembly $dll -OutputType Library -IgnoreWarnings -WarningAction SilentlyContinue
         $asm = [System.Reflection.Assembly]::LoadFrom($dll)
         $script:T = @{}
-        foreach ($n in 'Doubler', 'WhereAmI', 'Failer', 'Waiter', 'AsyncDelay', 'NeedsArgument', 'NotAWorkload') { $T[$n] = $asm.GetType("$ns.$n", $true) }
+        foreach ($n in 'Doubler', 'WhereAmI', 'Failer', 'Waiter', 'ThrowsOnCancel', 'AsyncDelay', 'NeedsArgument', 'NotAWorkload') { $T[$n] = $asm.GetType("$ns.$n", $true) }
     }
 
     It 'runs a type that implements PSParallel.IWorkload, given as [type]' {
@@ -378,6 +390,20 @@ namespace $ns
         @($ev) | Should -HaveCount 1
         $ev[0].FullyQualifiedErrorId | Should -BeLike 'BatchTimedOut*'
         Assert-BatchSummary $s -Total 3 -TimedOut 3
+    }
+
+    It 'survives a workload whose cancel callback throws, on a batch timeout and on an item timeout' {
+        # In a child process: the callback used to throw on a timer thread, which ends the process.
+        $manifest = (Resolve-Path (Get-PSParallelManifest)).Path -replace "'", "''"
+        $type = "[System.Reflection.Assembly]::LoadFrom('$($dll -replace "'", "''")').GetType('$($T.ThrowsOnCancel.FullName)', `$true)"
+        $r = Invoke-ChildPwsh -Command (@(
+                "Import-Module '$manifest' -ErrorAction Stop; `$type = $type"
+                '$null = 1, 1 | Invoke-ThreadBatch -Workload $type -TimeoutSeconds 1 -SummaryVariable batch -ErrorAction SilentlyContinue'
+                '$null = 0, 1 | Invoke-ThreadBatch -Workload $type -ItemTimeoutSeconds 1 -SummaryVariable item -ErrorAction SilentlyContinue'
+                '"batch: $($batch.Total) $($batch.TimedOut); item: $($item.Total) $($item.Succeeded) $($item.TimedOut)"'
+            ) -join '; ')
+        $r.ExitCode | Should -Be 0 -Because $r.StdErr
+        $r.StdOut.Trim() | Should -Be 'batch: 2 2; item: 2 1 1'
     }
 
     It 'keeps ThrottleLimit IAsyncWorkload calls in flight without holding threads' {

@@ -66,18 +66,18 @@ internal sealed class WorkloadLane : ILane
 
     private async Task RunItemsAsync(IReadOnlyList<WorkItem> chunk, IAttemptSink sink, CancellationToken token)
     {
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(token, _abort.Token);
+        using var cancellation = new WorkloadCancellation(token, _abort.Token);
         foreach (var item in chunk)
         {
-            if (linked.IsCancellationRequested) return;
+            if (cancellation.Token.IsCancellationRequested) return;
             if (!sink.TryBegin(item, this)) continue;
             object? result = null;
             Exception? failure = null;
             try
             {
                 result = _asyncWorkload is not null
-                    ? await _asyncWorkload.InvokeAsync(item.Input, linked.Token).ConfigureAwait(false)
-                    : _workload!.Invoke(item.Input, linked.Token);
+                    ? await _asyncWorkload.InvokeAsync(item.Input, cancellation.Token).ConfigureAwait(false)
+                    : _workload!.Invoke(item.Input, cancellation.Token);
             }
             catch (Exception ex)
             {
