@@ -34,11 +34,14 @@ internal sealed class WorkloadCancellation : IDisposable
         }
     }
 
+    /// <summary>
+    /// Unregisters without waiting: a workload callback that blocks must not hold the lane. The
+    /// source is left to the collector rather than disposed, since a cancel may still be running
+    /// on it, and a source without timers holds nothing else.
+    /// </summary>
     public void Dispose()
     {
-        // Registrations first: disposing one waits for its callback, so none runs on a disposed source.
-        _onStop.Dispose();
-        _onAbort.Dispose();
-        _source.Dispose();
+        _onStop.Unregister();
+        _onAbort.Unregister();
     }
 }
