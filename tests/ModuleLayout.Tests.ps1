@@ -28,6 +28,14 @@ Describe 'Module layout' {
     }
 
     It 'does not expose engine types to PowerShell type resolution' {
-        'PSParallel.Engine.BatchRunner' -as [type] | Should -BeNullOrEmpty
+        'PSParallel.Engine.Scheduling.BatchRunner' -as [type] | Should -BeNullOrEmpty
+    }
+
+    It 'exports only the built-in workloads and the runspace driver from the engine' {
+        # Everything else is internal to the engine and the cmdlet assembly (InternalsVisibleTo).
+        $exported = @($engine.GetExportedTypes() | ForEach-Object FullName | Sort-Object)
+        $unexpected = @($exported | Where-Object { $_ -notlike 'PSParallel.Workloads.*' -and $_ -ne 'PSParallel.Engine.Lanes.Threads.ChunkDriver' })
+        $unexpected | Should -BeNullOrEmpty
+        $exported | Should -Contain 'PSParallel.Workloads.SpinWorkload'
     }
 }

@@ -1,4 +1,4 @@
-using PSParallel.Engine;
+using PSParallel.Engine.Worker;
 
 namespace PSParallel;
 

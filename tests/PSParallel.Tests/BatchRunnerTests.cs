@@ -1,6 +1,10 @@
 using System.Diagnostics;
 using System.Management.Automation;
 using PSParallel.Engine;
+using PSParallel.Engine.Lanes;
+using PSParallel.Engine.Lanes.Workloads;
+using PSParallel.Engine.Protocol;
+using PSParallel.Engine.Scheduling;
 using PSParallel.Workloads;
 using Xunit;
 

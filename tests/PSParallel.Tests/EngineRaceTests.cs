@@ -1,5 +1,6 @@
 using System.Diagnostics;
-using PSParallel.Engine;
+using PSParallel.Engine.Lanes.Workloads;
+using PSParallel.Engine.Scheduling;
 using Xunit;
 
 namespace PSParallel.Tests;

@@ -1,4 +1,4 @@
-using PSParallel.Engine;
+using PSParallel.Engine.Attempts;
 using Xunit;
 
 namespace PSParallel.Tests;

@@ -1,4 +1,5 @@
-using PSParallel.Engine;
+using PSParallel.Engine.Lanes;
+using PSParallel.Engine.Scheduling;
 using Xunit;
 
 namespace PSParallel.Tests;

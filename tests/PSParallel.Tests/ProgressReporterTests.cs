@@ -1,5 +1,5 @@
 using System.Management.Automation;
-using PSParallel.Engine;
+using PSParallel.Engine.Scheduling;
 using Xunit;
 
 namespace PSParallel.Tests;

@@ -1,6 +1,6 @@
 using System.Management.Automation;
 using System.Management.Automation.Runspaces;
-using PSParallel.Engine;
+using PSParallel.Engine.Lanes.Threads;
 using Xunit;
 
 namespace PSParallel.Tests;

@@ -1,12 +1,16 @@
 using System.Diagnostics;
 using System.Management.Automation;
 using PSParallel.Engine;
+using PSParallel.Engine.Attempts;
+using PSParallel.Engine.Lanes;
+using PSParallel.Engine.Lanes.Workloads;
+using PSParallel.Engine.Scheduling;
 using Xunit;
 
 namespace PSParallel.Tests;
 
 /// <summary>A sink that records what the engine writes, and on which thread.</summary>
-public sealed class RecordingSink : IBatchSink
+internal sealed class RecordingSink : IBatchSink
 {
     public readonly List<object?> Output = new();
     public readonly List<ErrorRecord> Errors = new();
@@ -136,7 +140,7 @@ public sealed class ErrorRecordWorkload : IWorkload
 }
 
 /// <summary>Drives a runner from one thread, as the cmdlet's pipeline thread does, with a hang guard.</summary>
-public static class Drive
+internal static class Drive
 {
     public static readonly TimeSpan HangLimit = TimeSpan.FromSeconds(20);
 
@@ -228,7 +232,7 @@ public static class Drive
 /// An executor whose lanes do what the test says: used to break lanes or report output together with
 /// errors, which compiled workloads cannot do.
 /// </summary>
-public sealed class FakeExecutor : IExecutor
+internal sealed class FakeExecutor : IExecutor
 {
     private readonly Func<FakeLane, IReadOnlyList<WorkItem>, IAttemptSink, CancellationToken, Task> _run;
     private readonly Func<int, Exception?>? _createFails;

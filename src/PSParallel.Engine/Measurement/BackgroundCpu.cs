@@ -1,6 +1,7 @@
 using System.Diagnostics;
+using PSParallel.Engine.Lanes;
 
-namespace PSParallel.Engine;
+namespace PSParallel.Engine.Measurement;
 
 /// <summary>
 /// The processor time this process spends when the work is idle (the runtime compiling in the

@@ -2,11 +2,12 @@ using System.Collections;
 using System.Globalization;
 using System.Management.Automation;
 using System.Management.Automation.Language;
+using PSParallel.Engine.Workloads;
 
-namespace PSParallel.Engine;
+namespace PSParallel.Engine.Measurement;
 
 /// <summary>The job as the caller wrote it, for writing the recommended command line.</summary>
-public sealed class JobText
+internal sealed class JobText
 {
     /// <summary>What feeds the pipeline: the caller's upstream pipeline text, or a placeholder.</summary>
     public required string Input { get; init; }
@@ -24,7 +25,7 @@ public sealed class JobText
 /// several times faster there than dot-sourced), when nothing needs setting up (no -Variable,
 /// -Module or $using:, which ForEach-Object cannot provide); otherwise Invoke-ThreadBatch at 1.
 /// </summary>
-public static class CommandLineWriter
+internal static class CommandLineWriter
 {
     public static string Write(JobText job, string model, int throttleLimit)
     {

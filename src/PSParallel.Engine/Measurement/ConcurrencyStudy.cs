@@ -1,7 +1,9 @@
-namespace PSParallel.Engine;
+using PSParallel.Engine.Recipes;
+
+namespace PSParallel.Engine.Measurement;
 
 /// <summary>What a measurement tries: which models, how far up the degrees go, how big the real job is.</summary>
-public sealed class StudyOptions
+internal sealed class StudyOptions
 {
     public required IReadOnlyList<string> Models { get; init; }
     public required int MaxThrottleLimit { get; init; }
@@ -13,7 +15,7 @@ public sealed class StudyOptions
 /// processor share), then threads and processes up their degree ladders. Start-up is part of every
 /// pool trial and measured apart, so the projection counts it once.
 /// </summary>
-public sealed class ConcurrencyStudy
+internal sealed class ConcurrencyStudy
 {
     private readonly WorkRecipe _recipe;
     private readonly IReadOnlyList<object?> _sample;

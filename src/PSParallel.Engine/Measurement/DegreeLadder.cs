@@ -1,11 +1,11 @@
-namespace PSParallel.Engine;
+namespace PSParallel.Engine.Measurement;
 
 /// <summary>
 /// Chooses the degrees of parallelism to try for one model: start at the core count, then double
 /// while throughput still grows by a useful margin (waiting work scales past the cores; computing
 /// work stops at them), up to a cap.
 /// </summary>
-public sealed class DegreeLadder
+internal sealed class DegreeLadder
 {
     /// <summary>Throughput must grow by this factor for the next doubling to be tried.</summary>
     public const double Growth = 1.15;

@@ -2,13 +2,13 @@ using System.Globalization;
 using System.Net;
 using System.Text;
 
-namespace PSParallel.Engine;
+namespace PSParallel.Engine.Measurement;
 
 /// <summary>
 /// Writes a report as one self-contained HTML file: inline CSS and SVG, no script and nothing
 /// fetched from the network, so it opens anywhere and can be mailed as it is.
 /// </summary>
-public static class HtmlReport
+internal static class HtmlReport
 {
     private const int ChartWidth = 640, BarHeight = 22, LabelWidth = 150, ChartPadding = 10;
     private static readonly Dictionary<string, string> Colors = new()

@@ -1,4 +1,4 @@
-namespace PSParallel.Engine;
+namespace PSParallel.Engine.Measurement;
 
 /// <summary>Samples a working-set probe while a trial runs and keeps the largest value seen.</summary>
 internal sealed class MemorySampler : IDisposable

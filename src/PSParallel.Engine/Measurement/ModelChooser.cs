@@ -1,11 +1,11 @@
-namespace PSParallel.Engine;
+namespace PSParallel.Engine.Measurement;
 
 /// <summary>
 /// Projects each trial to the whole job and picks the model to recommend: the fastest projection,
 /// except that a simpler model (Sequential, then Thread, then Process) wins when it is within
 /// <see cref="Tolerance"/> of the fastest, and so does a lower degree of the same model.
 /// </summary>
-public sealed class ModelChooser
+internal sealed class ModelChooser
 {
     /// <summary>How much slower a simpler model, or a lower degree, may be and still be recommended.</summary>
     public const double Tolerance = 1.10;

@@ -1,7 +1,8 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using PSParallel.Engine.Lanes;
 
-namespace PSParallel.Engine;
+namespace PSParallel.Engine.Measurement;
 
 /// <summary>
 /// Wraps an executor so a trial can open its lanes before the clock starts: the lanes are opened

@@ -1,9 +1,9 @@
 using System.Globalization;
 
-namespace PSParallel.Engine;
+namespace PSParallel.Engine.Measurement;
 
 /// <summary>Says in one plain sentence, with the numbers, why the chosen model was chosen.</summary>
-public static class ReasonWriter
+internal static class ReasonWriter
 {
     public static string Write(ModelChooser choice, long totalItems, double cpuUtilization)
     {

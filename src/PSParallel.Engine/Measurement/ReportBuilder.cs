@@ -1,9 +1,9 @@
 using System.Collections.Specialized;
 
-namespace PSParallel.Engine;
+namespace PSParallel.Engine.Measurement;
 
 /// <summary>Turns the trials of a measurement into the ConcurrencyReport the caller sees.</summary>
-public static class ReportBuilder
+internal static class ReportBuilder
 {
     public static ConcurrencyReport Build(IReadOnlyList<TrialMeasurement> trials, JobText job, long totalItems,
         int sampleSize, string powerShellVersion)

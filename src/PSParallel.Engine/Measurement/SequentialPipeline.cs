@@ -2,8 +2,10 @@ using System.Collections;
 using System.Diagnostics;
 using System.Management.Automation;
 using System.Management.Automation.Runspaces;
+using PSParallel.Engine.Lanes.Threads;
+using PSParallel.Engine.Recipes;
 
-namespace PSParallel.Engine;
+namespace PSParallel.Engine.Measurement;
 
 /// <summary>
 /// The sequential trial of a script, run the way the recommended sequential command runs it:
@@ -31,9 +33,9 @@ internal static class SequentialPipeline
         } while ($__pspClock.WantsAnotherPass())
         """;
 
-    public static TrialMeasurement Run(RunspaceSetup setup, IReadOnlyList<object?> sample, CancellationToken token)
+    public static TrialMeasurement Run(ScriptRecipe setup, IReadOnlyList<object?> sample, CancellationToken token)
     {
-        using var runspace = RunspaceFactory.CreateRunspace(setup.CreateSessionState());
+        using var runspace = RunspaceFactory.CreateRunspace(SessionStateBuilder.Create(setup));
         try
         {
             runspace.Open();
@@ -72,7 +74,7 @@ internal static class SequentialPipeline
 /// net of waiting for a processor, see <see cref="ThreadCpuClock"/>), decides the warm-up and the
 /// number of passes, and counts thrown errors. Public because the pipeline's script calls it.
 /// </summary>
-public sealed class PassClock
+internal sealed class PassClock
 {
     /// <summary>
     /// Shorter runs are repeated: the clocks, processor time above all, are too coarse for them, and

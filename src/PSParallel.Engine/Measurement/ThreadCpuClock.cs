@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
 
-namespace PSParallel.Engine;
+namespace PSParallel.Engine.Measurement;
 
 /// <summary>What a thread's clocks said at one moment: processor time, and time spent ready but waiting for a processor.</summary>
 internal readonly record struct ThreadTimes(TimeSpan Cpu, TimeSpan Waiting);

@@ -1,10 +1,10 @@
-namespace PSParallel.Engine;
+namespace PSParallel.Engine.Measurement;
 
 /// <summary>
 /// The raw numbers of one trial, before they are compared with the others. <see cref="Duration"/> is
 /// the items' wall time with the pool already open; <see cref="Startup"/> is what opening it took.
 /// </summary>
-public sealed record TrialMeasurement(
+internal sealed record TrialMeasurement(
     string Model,
     int ThrottleLimit,
     int Items,

@@ -1,7 +1,12 @@
 using System.Diagnostics;
 using System.Management.Automation;
+using PSParallel.Engine.Attempts;
+using PSParallel.Engine.Lanes;
+using PSParallel.Engine.Lanes.Processes;
+using PSParallel.Engine.Recipes;
+using PSParallel.Engine.Scheduling;
 
-namespace PSParallel.Engine;
+namespace PSParallel.Engine.Measurement;
 
 /// <summary>
 /// Runs the sample items once with one model at one degree, on the same executors the batch
@@ -282,7 +287,7 @@ internal sealed class TrialRunner
 }
 
 /// <summary>The model names, simplest first.</summary>
-public static class Models
+internal static class Models
 {
     public const string Sequential = "Sequential";
     public const string Thread = "Thread";

@@ -1,7 +1,7 @@
-namespace PSParallel.Engine;
+namespace PSParallel.Engine.Measurement;
 
 /// <summary>Names the kind of work from the share of its wall time an item spends on a processor.</summary>
-public static class WorkClassifier
+internal static class WorkClassifier
 {
     public const string CpuBound = "CpuBound";
     public const string IoBound = "IoBound";

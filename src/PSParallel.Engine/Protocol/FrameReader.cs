@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 
-namespace PSParallel.Protocol;
+namespace PSParallel.Engine.Protocol;
 
 /// <summary>
 /// Reads length-prefixed frames: a 4-byte little-endian payload length, then the payload.
@@ -9,7 +9,7 @@ namespace PSParallel.Protocol;
 /// lying length costs nothing. After a protocol error or a cancellation inside a frame the
 /// reader is faulted: further calls throw <see cref="ProtocolException"/>.
 /// </summary>
-public sealed class FrameReader
+internal sealed class FrameReader
 {
     public const int DefaultMaxFrameBytes = 256 * 1024 * 1024;
 

@@ -2,14 +2,14 @@ using System.Buffers;
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 
-namespace PSParallel.Protocol;
+namespace PSParallel.Engine.Protocol;
 
 /// <summary>
 /// Writes messages as length-prefixed frames (4-byte little-endian length, then the MessagePack
 /// payload) and flushes each one. Thread-safe: messages are encoded on the calling thread and
 /// written whole under one lock, so frames never interleave.
 /// </summary>
-public sealed class FrameWriter
+internal sealed class FrameWriter
 {
     private const int HeaderBytes = 4;
 

@@ -3,14 +3,14 @@ using MessagePack;
 using MessagePack.Formatters;
 using MessagePack.Resolvers;
 
-namespace PSParallel.Protocol;
+namespace PSParallel.Engine.Protocol;
 
 /// <summary>
 /// Messages to and from MessagePack: each message is an array <c>[code, field1, ...]</c>
 /// (docs/protocol.md lists the codes and fields). Values inside messages (items, outputs,
 /// variables) are already ValueCodec bytes and travel as MessagePack bin.
 /// </summary>
-public static class MessageCodec
+internal static class MessageCodec
 {
     public static byte[] Encode(Message message)
     {

@@ -1,19 +1,19 @@
-namespace PSParallel.Protocol;
+namespace PSParallel.Engine.Protocol;
 
 // The messages between the parent and a worker process. Each travels as one length-prefixed
 // MessagePack frame (see docs/protocol.md). Values (items, outputs, variables) are encoded one by
 // one with ValueCodec, so a value that cannot cross fails only its own item.
 
-public abstract record Message;
+internal abstract record Message;
 
 /// <summary>First message, both ways: the protocol version each side speaks.</summary>
-public sealed record HelloMessage(int ProtocolVersion, int ProcessId) : Message
+internal sealed record HelloMessage(int ProtocolVersion, int ProcessId) : Message
 {
     public const int CurrentVersion = 1;
 }
 
 /// <summary>Parent to worker, once after hello: what every item needs.</summary>
-public sealed record SetupMessage(
+internal sealed record SetupMessage(
     string? ScriptText,
     string? WorkloadAssemblyPath,
     string? WorkloadTypeName,
@@ -24,21 +24,21 @@ public sealed record SetupMessage(
     IReadOnlyDictionary<string, string> Preferences) : Message;
 
 /// <summary>Worker to parent: setup done (Error null) or failed (e.g. a module did not import).</summary>
-public sealed record SetupDoneMessage(ErrorData? Error) : Message;
+internal sealed record SetupDoneMessage(ErrorData? Error) : Message;
 
 /// <summary>Parent to worker: items to run, in order.</summary>
-public sealed record ChunkMessage(IReadOnlyList<ChunkItem> Items) : Message;
+internal sealed record ChunkMessage(IReadOnlyList<ChunkItem> Items) : Message;
 
-public sealed record ChunkItem(long Index, byte[] EncodedValue);
+internal sealed record ChunkItem(long Index, byte[] EncodedValue);
 
 /// <summary>Worker to parent: the item began (item timeouts count from here).</summary>
-public sealed record ItemStartedMessage(long Index) : Message;
+internal sealed record ItemStartedMessage(long Index) : Message;
 
 /// <summary>Worker to parent: the item ended, with its encoded output values and its errors.</summary>
-public sealed record ItemResultMessage(long Index, IReadOnlyList<byte[]> Output, IReadOnlyList<ErrorData> Errors) : Message;
+internal sealed record ItemResultMessage(long Index, IReadOnlyList<byte[]> Output, IReadOnlyList<ErrorData> Errors) : Message;
 
 /// <summary>An error record reduced to what crosses: id, message, category, position.</summary>
-public sealed record ErrorData(
+internal sealed record ErrorData(
     string Message,
     string FullyQualifiedErrorId,
     string Category,
@@ -46,7 +46,7 @@ public sealed record ErrorData(
     string? PositionMessage,
     string? ScriptStackTrace);
 
-public enum StreamKind
+internal enum StreamKind
 {
     Verbose,
     Warning,
@@ -59,14 +59,14 @@ public enum StreamKind
 /// Worker to parent: a stream record an item wrote. Message is the text (Information: the message
 /// data as text); Tags only for Information; the Progress fields only for Progress.
 /// </summary>
-public sealed record StreamMessage(
+internal sealed record StreamMessage(
     long Index,
     StreamKind Kind,
     string Message,
     IReadOnlyList<string> Tags,
     ProgressData? Progress) : Message;
 
-public sealed record ProgressData(
+internal sealed record ProgressData(
     int ActivityId,
     int ParentActivityId,
     string Activity,
@@ -77,16 +77,16 @@ public sealed record ProgressData(
     bool Completed);
 
 /// <summary>Parent to worker: finish and exit (closing the worker's stdin means the same).</summary>
-public sealed record ShutdownMessage : Message;
+internal sealed record ShutdownMessage : Message;
 
 /// <summary>The stream broke the protocol: bad frame, bad message, wrong version, frame past the bound.</summary>
-public sealed class ProtocolException : Exception
+internal sealed class ProtocolException : Exception
 {
     public ProtocolException(string message, Exception? inner = null) : base(message, inner) { }
 }
 
 /// <summary>A value that cannot cross to another process: names its type and why.</summary>
-public sealed class ValueNotTransferableException : Exception
+internal sealed class ValueNotTransferableException : Exception
 {
     public ValueNotTransferableException(string typeName, string reason)
         : base($"A value of type {typeName} cannot cross to another process: {reason}") => TypeName = typeName;

@@ -1,7 +1,7 @@
 using System.Buffers;
 using MessagePack;
 
-namespace PSParallel.Protocol;
+namespace PSParallel.Engine.Protocol;
 
 /// <summary>
 /// One value (an item, an output, a variable) to and from MessagePack, by the contract's type
@@ -9,7 +9,7 @@ namespace PSParallel.Protocol;
 /// <see cref="ValueNotTransferableException"/> naming the type; Decode treats its input as
 /// untrusted and throws only <see cref="ProtocolException"/>.
 /// </summary>
-public static class ValueCodec
+internal static class ValueCodec
 {
     /// <summary>How many levels of property bags an arbitrary object is expanded to; deeper values become their ToString().</summary>
     public const int DefaultMaxDepth = 3;

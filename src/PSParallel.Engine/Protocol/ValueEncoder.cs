@@ -6,7 +6,7 @@ using System.Reflection;
 using System.Runtime.CompilerServices;
 using MessagePack;
 
-namespace PSParallel.Protocol;
+namespace PSParallel.Engine.Protocol;
 
 /// <summary>
 /// Writes one value. Two modes:

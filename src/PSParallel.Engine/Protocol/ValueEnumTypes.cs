@@ -4,7 +4,7 @@ using System.Reflection.Metadata;
 using System.Reflection.PortableExecutable;
 using System.Runtime.CompilerServices;
 
-namespace PSParallel.Protocol;
+namespace PSParallel.Engine.Protocol;
 
 /// <summary>
 /// Finds an enum type by the full name a peer sent, among the assemblies already loaded, without

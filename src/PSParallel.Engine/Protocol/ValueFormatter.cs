@@ -5,7 +5,7 @@ using System.Management.Automation;
 using MessagePack;
 using MessagePack.Formatters;
 
-namespace PSParallel.Protocol;
+namespace PSParallel.Engine.Protocol;
 
 /// <summary>
 /// Reads one value (see <see cref="ValueEncoder"/> for the writing side). The input is untrusted:

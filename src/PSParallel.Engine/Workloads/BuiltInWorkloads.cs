@@ -3,7 +3,7 @@ using System.IO.Compression;
 using System.Management.Automation;
 using System.Security.Cryptography;
 using System.Text;
-using PSParallel.Engine;
+using PSParallel.Engine.Measurement;
 
 namespace PSParallel.Workloads;
 

@@ -1,9 +1,9 @@
 using PSParallel.Workloads;
 
-namespace PSParallel.Engine;
+namespace PSParallel.Engine.Workloads;
 
 /// <summary>Finds a compiled workload by built-in name, by type name, or from a [type].</summary>
-public static class WorkloadCatalog
+internal static class WorkloadCatalog
 {
     private static readonly Dictionary<string, Type> BuiltIns = new(StringComparer.OrdinalIgnoreCase)
     {

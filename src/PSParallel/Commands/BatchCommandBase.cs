@@ -1,5 +1,7 @@
 using System.Management.Automation;
 using PSParallel.Engine;
+using PSParallel.Engine.Lanes;
+using PSParallel.Engine.Scheduling;
 
 namespace PSParallel.Commands;
 
@@ -52,7 +54,7 @@ public abstract class BatchCommandBase : WorkCommandBase, IDisposable
     protected virtual int MaxChunkSize => 64;
 
     /// <summary>The executor for this call, built from the bound parameters.</summary>
-    protected abstract IExecutor CreateExecutor();
+    private protected abstract IExecutor CreateExecutor();
 
     protected int EffectiveThrottleLimit => ThrottleLimit > 0 ? ThrottleLimit : DefaultThrottleLimit;
 

@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using PSParallel.Engine;
+using PSParallel.Engine.Protocol;
 
 namespace PSParallel.Commands;
 

@@ -1,5 +1,5 @@
 using System.Management.Automation;
-using PSParallel.Engine;
+using PSParallel.Engine.Lanes;
 
 namespace PSParallel.Commands;
 
@@ -29,5 +29,5 @@ public sealed class InvokeProcessBatchCommand : BatchCommandBase
 
     protected override int MaxChunkSize => 256;
 
-    protected override IExecutor CreateExecutor() => CreateRecipe(PowerShellPath).CreateProcessExecutor(MaxItemsPerProcess);
+    private protected override IExecutor CreateExecutor() => CreateRecipe(PowerShellPath).CreateProcessExecutor(MaxItemsPerProcess);
 }

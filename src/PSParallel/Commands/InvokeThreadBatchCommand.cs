@@ -1,5 +1,6 @@
 using System.Management.Automation;
-using PSParallel.Engine;
+using PSParallel.Engine.Lanes;
+using PSParallel.Engine.Scheduling;
 
 namespace PSParallel.Commands;
 
@@ -14,5 +15,5 @@ public sealed class InvokeThreadBatchCommand : BatchCommandBase
 
     protected override int DefaultThrottleLimit => BatchOptions.DefaultThreadThrottle;
 
-    protected override IExecutor CreateExecutor() => CreateRecipe().CreateThreadExecutor(EffectiveThrottleLimit, UseNewRunspace);
+    private protected override IExecutor CreateExecutor() => CreateRecipe().CreateThreadExecutor(EffectiveThrottleLimit, UseNewRunspace);
 }

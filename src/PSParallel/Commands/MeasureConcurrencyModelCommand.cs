@@ -1,5 +1,7 @@
 using System.Management.Automation;
 using PSParallel.Engine;
+using PSParallel.Engine.Measurement;
+using PSParallel.Engine.Workloads;
 
 namespace PSParallel.Commands;
 

@@ -1,6 +1,9 @@
 using System.Collections;
 using System.Management.Automation;
-using PSParallel.Engine;
+using PSParallel.Caller;
+using PSParallel.Engine.Lanes.Processes;
+using PSParallel.Engine.Recipes;
+using PSParallel.Engine.Workloads;
 
 namespace PSParallel.Commands;
 
@@ -45,7 +48,7 @@ public abstract class WorkCommandBase : PSCmdlet
     /// The work, ready for either executor: the script with $using: captured from the caller now, or
     /// the resolved workload type. Throws <see cref="ScriptSetupException"/> on bad input.
     /// </summary>
-    protected WorkRecipe CreateRecipe(string? powerShellPath = null)
+    private protected WorkRecipe CreateRecipe(string? powerShellPath = null)
     {
         var worker = () => new WorkerCommand(powerShellPath, typeof(WorkCommandBase).Assembly.Location, typeof(ItemResult).Assembly.Location);
         return UsesWorkload

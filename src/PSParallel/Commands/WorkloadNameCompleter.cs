@@ -1,7 +1,7 @@
 using System.Collections;
 using System.Management.Automation;
 using System.Management.Automation.Language;
-using PSParallel.Engine;
+using PSParallel.Engine.Workloads;
 
 namespace PSParallel.Commands;
 

@@ -1,8 +1,8 @@
 using System.Collections.Specialized;
-using PSParallel.Engine;
+using PSParallel.Engine.Measurement;
 using Xunit;
 
-namespace PSParallel.Tests;
+namespace PSParallel.Tests.Measurement;
 
 public class HtmlReportTests
 {

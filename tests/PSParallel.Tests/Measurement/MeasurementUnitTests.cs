@@ -1,10 +1,11 @@
 using System.Collections;
 using System.Collections.Specialized;
 using System.Management.Automation;
-using PSParallel.Engine;
+using PSParallel.Engine.Measurement;
+using PSParallel.Engine.Workloads;
 using Xunit;
 
-namespace PSParallel.Tests;
+namespace PSParallel.Tests.Measurement;
 
 internal static class Trials
 {

@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 using System.IO.Pipes;
-using PSParallel.Protocol;
+using PSParallel.Engine.Protocol;
 using Xunit;
 
 namespace PSParallel.Tests.Protocol;

@@ -1,3 +1,4 @@
+using static PSParallel.Tests.Protocol.ProtocolAssert;
 using System.Buffers;
 using System.Buffers.Binary;
 using System.Collections;
@@ -5,11 +6,10 @@ using System.Collections.Specialized;
 using System.Diagnostics;
 using System.IO.Pipes;
 using MessagePack;
-using PSParallel.Protocol;
+using PSParallel.Engine.Protocol;
 using Xunit;
 using Xunit.Abstractions;
 using Xunit.Sdk;
-using static PSParallel.Tests.Protocol.ProtocolAssert;
 
 namespace PSParallel.Tests.Protocol;
 

@@ -1,7 +1,7 @@
 using System.Collections;
 using System.Collections.Specialized;
 using System.Management.Automation;
-using PSParallel.Protocol;
+using PSParallel.Engine.Protocol;
 using Xunit;
 
 namespace PSParallel.Tests.Protocol;

@@ -1,12 +1,12 @@
+using static PSParallel.Tests.Protocol.ProtocolAssert;
 using System.Buffers;
 using System.Collections;
 using System.Collections.ObjectModel;
 using System.Collections.Specialized;
 using System.Management.Automation;
 using MessagePack;
-using PSParallel.Protocol;
+using PSParallel.Engine.Protocol;
 using Xunit;
-using static PSParallel.Tests.Protocol.ProtocolAssert;
 
 namespace PSParallel.Tests.Protocol;
 

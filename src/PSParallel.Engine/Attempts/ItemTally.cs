@@ -1,0 +1,19 @@
+namespace PSParallel.Engine.Attempts;
+
+/// <summary>How many items ended in each state; written only when an item settles.</summary>
+internal sealed class ItemTally
+{
+    private readonly long[] _counts = new long[Enum.GetValues<ItemStatus>().Length];
+
+    public void Count(ItemStatus status) => Interlocked.Increment(ref _counts[(int)status]);
+
+    public long this[ItemStatus status] => Interlocked.Read(ref _counts[(int)status]);
+
+    public long Failures => this[ItemStatus.Failed] + this[ItemStatus.TimedOut];
+
+    public long Settled => _counts.Sum();
+
+    public BatchSummary ToSummary(string model, int throttleLimit, TimeSpan duration, double cpuSeconds) =>
+        new(model, throttleLimit, this[ItemStatus.Succeeded], this[ItemStatus.Failed], this[ItemStatus.TimedOut],
+            this[ItemStatus.Cancelled], this[ItemStatus.Skipped], duration, cpuSeconds);
+}

@@ -1,0 +1,92 @@
+using System.Diagnostics;
+using System.Management.Automation;
+
+namespace PSParallel.Engine.Attempts;
+
+/// <summary>
+/// One input item while the batch runs. Attempts are guarded so that exactly one party closes each
+/// attempt: the lane that ran it, the deadline watch that timed it out, or the stop that cancelled it.
+/// </summary>
+internal sealed class WorkItem
+{
+    private const int Waiting = 0, Running = 1, Closed = 2;
+    private int _attemptState;
+    private int _settled;
+
+    public WorkItem(long index, object? input)
+    {
+        Index = index;
+        Input = input;
+    }
+
+    public long Index { get; }
+    public object? Input { get; }
+    public int Attempts { get; private set; }
+    public int Worker { get; private set; }
+    public DateTime? StartTime { get; private set; }
+    public long StartTimestamp { get; private set; }
+    /// <summary>Stopwatch timestamp past which the running attempt is timed out (0: none).</summary>
+    public long DeadlineTimestamp { get; private set; }
+    /// <summary>The chunk run holding the current attempt, so a timeout can abort its lane.</summary>
+    internal ChunkRun? Run { get; private set; }
+
+    /// <summary>The closing attempt's output and errors; lanes collect their own and hand them over.</summary>
+    public IReadOnlyList<object?> Output { get; private set; } = Array.Empty<object?>();
+    public IReadOnlyList<ErrorRecord> Errors { get; private set; } = Array.Empty<ErrorRecord>();
+    public TimeSpan Duration { get; private set; }
+    public ItemStatus Status { get; private set; }
+
+    public bool IsRunning => Volatile.Read(ref _attemptState) == Running;
+    public bool IsSettled => Volatile.Read(ref _settled) == 1;
+
+    /// <summary>Opens a new attempt; false when the item was settled meanwhile (stop, batch timeout).</summary>
+    internal bool TryStartAttempt(ChunkRun run, int worker, TimeSpan? itemTimeout)
+    {
+        if (IsSettled || Interlocked.CompareExchange(ref _attemptState, Running, Waiting) != Waiting) return false;
+        if (IsSettled)
+        {
+            // Settled between the check and the start (a stop): the settle saw no running attempt to close.
+            Volatile.Write(ref _attemptState, Closed);
+            return false;
+        }
+        Attempts++;
+        Run = run;
+        Worker = worker;
+        StartTime = DateTime.Now;
+        StartTimestamp = Stopwatch.GetTimestamp();
+        DeadlineTimestamp = itemTimeout is { } t ? StartTimestamp + (long)(t.TotalSeconds * Stopwatch.Frequency) : 0;
+        return true;
+    }
+
+    /// <summary>Closes the running attempt; only the first caller wins.</summary>
+    internal bool TryCloseAttempt()
+    {
+        if (Interlocked.CompareExchange(ref _attemptState, Closed, Running) != Running) return false;
+        Duration = Stopwatch.GetElapsedTime(StartTimestamp);
+        return true;
+    }
+
+    /// <summary>Makes a closed attempt's item runnable again (retry) or a never-started one waiting again.</summary>
+    internal void ReturnToWaiting() => Volatile.Write(ref _attemptState, Waiting);
+
+    /// <summary>Fixes the final state; only the first call has effect.</summary>
+    internal bool TrySettle(ItemStatus status)
+    {
+        if (Interlocked.CompareExchange(ref _settled, 1, 0) != 0) return false;
+        Status = status;
+        // A running attempt is closed with the item, so the lane's late report is ignored.
+        if (Interlocked.CompareExchange(ref _attemptState, Closed, Running) == Running)
+            Duration = Stopwatch.GetElapsedTime(StartTimestamp);
+        return true;
+    }
+
+    internal void SetResult(IReadOnlyList<object?> output, IReadOnlyList<ErrorRecord> errors)
+    {
+        if (IsSettled) return;
+        Output = output;
+        Errors = errors;
+    }
+
+    public ItemResult ToResult() => new(Index, Input, Output.ToArray(), Errors.ToArray(), Status, Attempts,
+        Duration, Worker, StartTime);
+}

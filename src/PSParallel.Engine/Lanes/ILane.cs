@@ -1,0 +1,50 @@
+using PSParallel.Engine.Attempts;
+
+namespace PSParallel.Engine.Lanes;
+
+/// <summary>
+/// Where items run: one runspace, one worker process, or one thread-pool slot. The engine opens up
+/// to ThrottleLimit lanes as the queue needs them and reuses idle ones; a lane runs the items of a
+/// chunk one after the other.
+/// </summary>
+internal interface ILane : IDisposable
+{
+    /// <summary>Runspace id, process id or managed thread id, reported as ItemResult.Worker.</summary>
+    int WorkerId { get; }
+
+    /// <summary>
+    /// Runs each item of <paramref name="chunk"/> in order, calling <see cref="IAttemptSink.TryBegin"/>
+    /// before and <see cref="IAttemptSink.End"/> after each. Returns when the chunk is done or the token
+    /// is cancelled. Throws <see cref="LaneFailedException"/> when the lane itself broke.
+    /// </summary>
+    Task RunAsync(IReadOnlyList<WorkItem> chunk, IAttemptSink sink, CancellationToken token);
+
+    /// <summary>Stops the lane at once (an item timed out); the engine discards the lane afterwards.</summary>
+    void Abort();
+}
+
+/// <summary>Makes lanes for one batch; holds what every lane shares (script, workload type, setup).</summary>
+internal interface IExecutor : IDisposable
+{
+    /// <summary>"Thread" or "Process", as BatchSummary.Model.</summary>
+    string Model { get; }
+
+    /// <summary>Items a lane may run before it is replaced (0: no limit); 1 gives each item a fresh lane.</summary>
+    int MaxItemsPerLane { get; }
+
+    /// <summary>Whether lanes may take several items at once.</summary>
+    bool SupportsChunks { get; }
+
+    /// <summary>
+    /// How many lanes may be opening at the same time. Lanes whose opening is this process's CPU
+    /// work gain nothing from opening more at once than there are cores; those that mostly wait
+    /// (a worker process starting) open all together.
+    /// </summary>
+    int MaxLanesOpeningAtOnce { get; }
+
+    /// <summary>Creates and prepares a lane; may take time (runspace open, process start).</summary>
+    Task<ILane> CreateLaneAsync(CancellationToken token);
+
+    /// <summary>Processor time used by the batch so far, in seconds.</summary>
+    double CpuSeconds();
+}

@@ -1,0 +1,81 @@
+using System.Collections.ObjectModel;
+using System.Management.Automation;
+using PSParallel.Engine.Attempts;
+using PSParallel.Engine.Recipes;
+
+namespace PSParallel.Engine.Lanes.Threads;
+
+/// <summary>
+/// Runs a chunk of items inside one runspace, on that runspace's own thread. Each item gets its
+/// own child scope ($_ bound, variables do not leak to the next item), its own output and its own
+/// errors; stream records are attributed to the item that is running when they are written.
+/// Public because the runspace's driver script calls <see cref="Run"/>.
+/// </summary>
+public sealed class ChunkDriver
+{
+    private readonly ScriptRecipe _setup;
+    private readonly List<PSVariable> _itemVariables = new(1);
+    private ScriptBlock? _script;
+    private IReadOnlyList<WorkItem> _chunk = Array.Empty<WorkItem>();
+    private IAttemptSink? _sink;
+    private ILane? _lane;
+    private WorkItem? _current;
+    private List<ErrorRecord>? _currentErrors;
+
+    internal ChunkDriver(ScriptRecipe setup) => _setup = setup;
+
+    internal void Prepare(IReadOnlyList<WorkItem> chunk, IAttemptSink sink, ILane lane)
+    {
+        _chunk = chunk;
+        _sink = sink;
+        _lane = lane;
+    }
+
+    /// <summary>Called by the driver script with the runspace's own session state.</summary>
+    public void Run(SessionState state)
+    {
+        // Created here, on the runspace's thread, so the script block belongs to this runspace.
+        _script ??= ScriptBlock.Create(_setup.ScriptText);
+        RestoreLocation(state);
+        foreach (var item in _chunk)
+        {
+            if (!_sink!.TryBegin(item, _lane!)) continue;
+            var errors = new List<ErrorRecord>();
+            _current = item;
+            _currentErrors = errors;
+            Collection<PSObject>? output = null;
+            try
+            {
+                // InvokeWithContext takes $_ out of the list it is given, so the list is refilled per item.
+                _itemVariables.Clear();
+                _itemVariables.Add(new PSVariable("_", item.Input));
+                output = _script.InvokeWithContext(null, _itemVariables);
+            }
+            catch (Exception ex) when (ex is not PipelineStoppedException)
+            {
+                errors.Add(BatchErrors.ForException(ex, item.Input));
+            }
+            finally
+            {
+                _current = null;
+                _currentErrors = null;
+            }
+            _sink.End(item, (IReadOnlyList<object?>?)output ?? Array.Empty<object?>(), errors);
+        }
+    }
+
+    internal void OnError(ErrorRecord record) => _currentErrors?.Add(record);
+
+    internal void OnStreamRecord(object record)
+    {
+        if (_current is { } item) _sink!.Stream(item, record);
+    }
+
+    /// <summary>Items may change location; each chunk starts where the caller was.</summary>
+    private void RestoreLocation(SessionState state)
+    {
+        if (_setup.Location is not { } location) return;
+        if (string.Equals(state.Path.CurrentLocation.Path, location, StringComparison.Ordinal)) return;
+        state.Path.SetLocation(location);
+    }
+}

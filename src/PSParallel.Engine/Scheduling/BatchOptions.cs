@@ -1,0 +1,30 @@
+namespace PSParallel.Engine.Scheduling;
+
+/// <summary>The per-call settings the engine needs; filled by a cmdlet from its parameters.</summary>
+internal sealed class BatchOptions
+{
+    public int ThrottleLimit { get; init; } = DefaultThreadThrottle;
+    public TimeSpan? BatchTimeout { get; init; }
+    public TimeSpan? ItemTimeout { get; init; }
+    public bool Ordered { get; init; }
+    public int RetryCount { get; init; }
+    public TimeSpan RetryDelay { get; init; } = TimeSpan.FromSeconds(1);
+    /// <summary>
+    /// Largest chunk a lane may take at once; 1 turns chunking off. Threads pay little per chunk
+    /// (64 is plenty); a worker process pays a pipe round trip, so process batches use larger chunks.
+    /// </summary>
+    public int MaxChunkSize { get; init; } = 64;
+    /// <summary>Items per chunk when the caller fixes it (Invoke-ProcessBatch -ChunkSize); 0: automatic.</summary>
+    public int FixedChunkSize { get; init; }
+    /// <summary>Activity shown in the progress bar (the cmdlet name).</summary>
+    public string Activity { get; init; } = "PSParallel";
+
+    /// <summary>Python's ThreadPoolExecutor default: min(32, cores + 4).</summary>
+    public static int DefaultThreadThrottle => Math.Min(32, Environment.ProcessorCount + 4);
+
+    /// <summary>
+    /// Items admitted but not yet emitted. Bounds memory (backpressure) and the ordered window;
+    /// large enough that every lane can take a full chunk with a second one waiting.
+    /// </summary>
+    public int Capacity => Math.Max(64, ThrottleLimit * MaxChunkSize * 2);
+}
