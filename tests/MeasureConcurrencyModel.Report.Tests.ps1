@@ -13,7 +13,8 @@ BeforeAll {
     $script:ModelColour = @{ Sequential = 0x7f8c8d; Thread = 0x2e86de; Process = 0xe67e22 }
 
     # Two real measurements of the same small job, 20 ms sleeps (which threads win): sequential and
-    # threads; sequential and processes (throttle 2 at most, to keep it short).
+    # threads; sequential and processes (throttle 2 at most, to keep it short). The threads job is
+    # written on several lines, so its report's command is a multi-line script block.
     $script:Runs = @{}
     function Add-Run([string] $Name, [string[]] $Model, [scriptblock] $Measure) {
         $folder = Join-Path $TestDrive $Name
@@ -29,7 +30,10 @@ BeforeAll {
     }
     Add-Run 'threads' 'Sequential', 'Thread' {
         param($path)
-        1..12 | Measure-ConcurrencyModel { Start-Sleep -Milliseconds 20; $_ } -Model Sequential, Thread -MaxThrottleLimit 8 -ReportPath $path -WarningAction SilentlyContinue
+        1..12 | Measure-ConcurrencyModel {
+            Start-Sleep -Milliseconds 20
+            $_
+        } -Model Sequential, Thread -MaxThrottleLimit 8 -ReportPath $path -WarningAction SilentlyContinue
     }
     Add-Run 'processes' 'Sequential', 'Process' {
         param($path)
@@ -95,7 +99,12 @@ Describe 'Measure-ConcurrencyModel -ReportPath writes one self-contained HTML fi
         $report.Reason | Should -Not -BeNullOrEmpty
         Get-Element $html 'p' 'reason' | Should -BeExactly ([System.Net.WebUtility]::HtmlEncode($report.Reason))
         $html | Should -Match ('<title>PSParallel: ' + $report.Recommendation + ' recommended</title>')
-        $html | Should -BeLike "*<code>$([System.Net.WebUtility]::HtmlEncode($report.Command))</code>*"
+    }
+
+    It '<Name>: shows the report''s Command as typed: in pre#command, HTML-encoded, line breaks kept' {
+        $report.Command | Should -Not -BeNullOrEmpty
+        if ($Name -eq 'threads') { $report.Command | Should -Match '\n' -Because 'the threads job is written on several lines' }
+        Get-Element $html 'pre' 'command' | Should -BeExactly "<code>$([System.Net.WebUtility]::HtmlEncode($report.Command))</code>"
     }
 
     It '<Name>: draws one bar per trial, in the model''s colour, inside the chart, the recommended one outlined' {
@@ -328,7 +337,7 @@ namespace PSParallelTests
         $image.CountNotInColumns(884, 1000, 0xffffff) | Should -Be 0 -Because 'nothing sticks out right of the report'
     }
 
-    It 'parses the <Name> report: the DOM has the SVG chart with a bar per trial and the tables' -ForEach @(
+    It 'parses the <Name> report: the DOM has the SVG chart with a bar per trial, the tables and the command as typed' -ForEach @(
         @{ Name = 'threads' }, @{ Name = 'processes' }) {
         if (-not $browser.Path) { Set-ItResult -Skipped -Because "no headless browser: $($browser.Reason)"; return }
         $dom = $Doms[$Name]
@@ -342,5 +351,9 @@ namespace PSParallelTests
         }
         $dom.StdOut | Should -Match '<p class="verdict" id="verdict">'
         $dom.StdOut | Should -Not -Match '<script'
+        # The parsed command is the report's Command, line breaks included (the parser reads CRLF as LF).
+        $command = [regex]::Match($dom.StdOut, '<pre id="command"><code>(.*?)</code></pre>', 'Singleline')
+        $command.Success | Should -BeTrue -Because 'the command is in <pre id="command"><code> in the DOM'
+        [System.Net.WebUtility]::HtmlDecode($command.Groups[1].Value) | Should -BeExactly ($report.Command -replace "\r\n?", "`n")
     }
 }

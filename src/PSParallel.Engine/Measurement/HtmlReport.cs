@@ -36,13 +36,17 @@ internal static class HtmlReport
             .Append(".verdict{font-size:1.3em;padding:.6em 1em;background:#eef6ff;border-left:6px solid #2e86de}\n")
             .Append("table{border-collapse:collapse;width:100%} th,td{padding:4px 8px;border-bottom:1px solid #eee;text-align:right}\n")
             .Append("th:first-child,td:first-child{text-align:left} code{background:#f4f4f4;padding:2px 4px;word-break:break-all}\n")
+            // The command as it must be typed: its line breaks and indentation kept; a long line wraps
+            // on screen only, so a copy gives back the command's line breaks and no others.
+            .Append("pre{background:#f4f4f4;padding:.5em .8em;white-space:pre-wrap} pre code{padding:0}\n")
             // Ten columns: narrower cells keep the trials table inside the page's 760 px.
             .Append("#trials th,#trials td{padding:4px 5px}\n")
             .Append("</style>\n</head>\n<body>\n")
             .Append("<h1>Which concurrency model?</h1>\n")
             .Append("<p class=\"verdict\" id=\"verdict\"><strong>").Append(Text(Verdict(report))).Append("</strong></p>\n")
             .Append("<p id=\"reason\">").Append(Text(report.Reason)).Append("</p>\n")
-            .Append("<p>Run it: <code>").Append(Text(report.Command)).Append("</code></p>\n")
+            // <code> right after <pre>: the parser drops a line feed only straight after <pre>'s tag.
+            .Append("<p>Run it:</p>\n<pre id=\"command\"><code>").Append(Text(report.Command)).Append("</code></pre>\n")
             .Append("<h2>Items per second by model and degree</h2>\n");
         AppendChart(html, report);
         html.Append("<h2>Trials</h2>\n<table id=\"trials\">\n<tr><th>Model</th><th>Throttle</th><th>Items</th><th>Duration (s)</th>")

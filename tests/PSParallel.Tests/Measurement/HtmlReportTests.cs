@@ -1,4 +1,6 @@
 using System.Collections.Specialized;
+using System.Net;
+using System.Text.RegularExpressions;
 using PSParallel.Engine.Measurement;
 using Xunit;
 
@@ -29,7 +31,7 @@ public class HtmlReportTests
         Assert.Contains("<p id=\"reason\">because &lt;numbers&gt; &amp; more</p>", html);
     }
 
-    private static ConcurrencyReport TwoTrialReport()
+    private static ConcurrencyReport TwoTrialReport(string command = "1..8 | Invoke-ThreadBatch { $_ } -ThrottleLimit 8")
     {
         var trials = new[]
         {
@@ -38,7 +40,7 @@ public class HtmlReportTests
         };
         var projected = new OrderedDictionary { [Models.Sequential] = TimeSpan.FromSeconds(1.6), [Models.Thread] = TimeSpan.FromSeconds(0.3) };
         return new ConcurrencyReport(Models.Thread, 8, "Threads <fast> & \"cheap\".", "IoBound", 0.05, trials, projected,
-            "1..8 | Invoke-ThreadBatch { $_ } -ThrottleLimit 8", 8, 8, 2, "7.6.9");
+            command, 8, 8, 2, "7.6.9");
     }
 
     [Fact]
@@ -52,6 +54,36 @@ public class HtmlReportTests
         Assert.Equal(2 + 1, CountOf(html, "<tr>", after: "id=\"trials\"", before: "id=\"projection\""));
         Assert.Contains("Threads &lt;fast&gt; &amp; &quot;cheap&quot;.", html);
         Assert.Contains("Use threads, throttle limit 8.", html);
+    }
+
+    [Fact]
+    public void Run_it_shows_a_multi_line_command_as_typed_so_a_copy_gives_it_back()
+    {
+        const string command = "Get-ChildItem *.log | Invoke-ThreadBatch {\n" +
+            "    # big logs only, not <temp> & co\n" +
+            "    if ($_.Length -gt 1kb -and $_.Name -notlike '<temp>*') {\n" +
+            "\t\"$($_.Name): $(@(Select-String -Path $_ -Pattern 'a & b').Count) > 0\"\n" +
+            "    }\n" +
+            "} -ThrottleLimit 8";
+        string html = HtmlReport.Render(TwoTrialReport(command));
+
+        // A <pre> keeps line breaks, indentation and tabs; the <code> inside it means the newline
+        // rule of <pre> (a line feed right after its start tag is dropped) never meets the command.
+        var element = Regex.Match(html, "<pre id=\"command\"><code>(.*?)</code></pre>", RegexOptions.Singleline);
+        Assert.True(element.Success, "the command is in <pre id=\"command\"><code>...</code></pre>");
+        string inner = element.Groups[1].Value;
+        Assert.DoesNotContain("<", inner);
+        Assert.DoesNotContain(">", inner);
+        Assert.DoesNotContain("\"", inner);
+        Assert.Contains("&lt;temp&gt;", inner);
+        Assert.Contains("a &amp; b", inner);
+        Assert.Equal(command, WebUtility.HtmlDecode(inner));
+        Assert.Equal(5, inner.Count(c => c == '\n'));
+
+        // The page's style must not undo the <pre>: no white-space that folds lines or spaces.
+        string style = Regex.Match(html, "<style>(.*?)</style>", RegexOptions.Singleline).Groups[1].Value;
+        foreach (Match value in Regex.Matches(style, @"white-space\s*:\s*([a-z-]+)"))
+            Assert.Contains(value.Groups[1].Value, new[] { "pre", "pre-wrap", "break-spaces" });
     }
 
     private static int CountOf(string text, string what, string? after = null, string? before = null)
