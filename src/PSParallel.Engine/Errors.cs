@@ -2,12 +2,18 @@ using System.Management.Automation;
 using PSParallel.Engine.Attempts;
 using PSParallel.Engine.Lanes;
 using PSParallel.Engine.Protocol;
+using PSParallel.Engine.Recipes;
 
 namespace PSParallel.Engine;
 
-/// <summary>The error records the engine writes. Ids are stable: tests and users match on them.</summary>
-internal static class BatchErrors
+/// <summary>
+/// Every error the module raises, id and message, in one place. Ids are stable: tests and users
+/// match on them. Each message names the item (or the value) and says what to do.
+/// </summary>
+internal static class Errors
 {
+    // ---- an item's own errors ---------------------------------------------------------------
+
     /// <summary>An item's own error, re-targeted at the input item; id, category and details kept.</summary>
     public static ErrorRecord ForItem(ErrorRecord original, object? input)
     {
@@ -16,11 +22,14 @@ internal static class BatchErrors
         return record;
     }
 
+    /// <summary>What an item threw, as its error; an exception that carries a record keeps it.</summary>
     public static ErrorRecord ForException(Exception exception, object? input)
     {
         if (exception is IContainsErrorRecord { ErrorRecord: { } inner }) return ForItem(inner, input);
         return new ErrorRecord(exception, exception.GetType().Name, ErrorCategory.NotSpecified, input);
     }
+
+    // ---- while a batch runs -------------------------------------------------------------------
 
     public static ErrorRecord ItemTimedOut(WorkItem item, TimeSpan timeout) => new(
         new TimeoutException($"{Describe(item)} did not finish within -ItemTimeoutSeconds {timeout.TotalSeconds:0.###} and was stopped. " +
@@ -37,30 +46,78 @@ internal static class BatchErrors
         new LaneFailedException($"{Describe(item)} failed because its worker broke: {reason.Message}", reason),
         "WorkerFailed", ErrorCategory.ResourceUnavailable, item.Input);
 
-    /// <summary>"item 3 ('abc')", short enough for an error line.</summary>
+    public static ErrorRecord ItemNotTransferable(WorkItem item, ValueNotTransferableException ex) => new(
+        ex.InContext($"{Describe(item)} cannot be sent to a worker process.",
+            "Pass plain data (strings, numbers, hashtables, PSCustomObjects) instead."),
+        "ItemNotTransferable", ErrorCategory.InvalidData, item.Input);
+
+    /// <summary>Raised in a worker: an item the parent sent could not be decoded there.</summary>
+    public static ErrorRecord ItemNotDecodable(string reason) => new(
+        new ProtocolException($"the item could not be decoded in the worker: {reason}"),
+        "ItemNotDecodable", ErrorCategory.InvalidData, null);
+
+    /// <summary>Raised in a worker: an item's output cannot travel back to the parent.</summary>
+    public static ErrorData OutputNotTransferable(WorkItem item, ValueNotTransferableException ex) => new(
+        $"An output of {Describe(item)} cannot be sent back: {ex.Message}",
+        "OutputNotTransferable", nameof(ErrorCategory.InvalidResult), typeof(ValueNotTransferableException).FullName, null, null);
+
+    // ---- setting up: before anything runs, or when a lane opens -------------------------------
+
+    /// <summary>A runspace or worker could not be set up (a module that does not import, say).</summary>
+    public static SetupException WorkerSetupFailed(string where, string reason) => new(
+        $"{where} could not be set up: {reason}", "WorkerSetupFailed", ErrorCategory.ResourceUnavailable, null);
+
+    /// <summary>Why opening a lane stopped the batch: the setup error it carries, or the exception itself.</summary>
+    public static ErrorRecord LaneSetupFailed(Exception ex) => ex is IContainsErrorRecord { ErrorRecord: { } record }
+        ? record
+        : new ErrorRecord(ex, "WorkerSetupFailed", ErrorCategory.ResourceUnavailable, null);
+
+    public static SetupException VariableNotTransferable(RecipeVariable variable, ValueNotTransferableException ex) => new(
+        $"{variable.Describe()} cannot be sent to the worker processes: {ex.Message}",
+        "VariableNotTransferable", ErrorCategory.InvalidArgument, variable.Value);
+
+    /// <summary>Script blocks are bound to the runspace that made them and must not cross to another.</summary>
+    public static SetupException ScriptBlockCannotCross(object? value, string what) => new(
+        $"{char.ToUpperInvariant(what[0])}{what[1..]} is a script block; script blocks cannot cross to another runspace or process. " +
+        "Pass the script text instead and create it inside the item with [scriptblock]::Create().",
+        "ScriptBlockCannotCrossRunspaces", ErrorCategory.InvalidArgument, value);
+
+    public static SetupException FunctionNotFound(string name) => new(
+        $"-Function '{name}' names no function in this session. Define the function (or dot-source the script " +
+        "that defines it) before the call, or check the name.",
+        "FunctionNotFound", ErrorCategory.ObjectNotFound, name);
+
+    public static SetupException UsingVariableNotDefined(string usingText, string path) => new(
+        $"The script block uses {usingText}, but no variable '{path}' is defined in the caller's scope. " +
+        "Define the variable before the call, or pass the value with -Variable.",
+        "UsingVariableNotDefined", ErrorCategory.InvalidArgument, path);
+
+    public static SetupException UnknownWorkload(object? value, IEnumerable<string> known) => new(
+        $"Unknown workload '{value}'. Known workloads: {string.Join(", ", known)}. " +
+        "Pass one of these names, or a [type] that implements PSParallel.IWorkload or PSParallel.IAsyncWorkload.",
+        "UnknownWorkload", ErrorCategory.ObjectNotFound, value);
+
+    public static SetupException InvalidWorkloadType(Type type) => new(
+        $"The type '{type.FullName}' cannot be used as a workload: it must be a public class with a parameterless constructor " +
+        "that implements PSParallel.IWorkload or PSParallel.IAsyncWorkload.",
+        "InvalidWorkloadType", ErrorCategory.InvalidArgument, type);
+
+    public static SetupException WorkloadAssemblyNotOnDisk(Type type) => new(
+        $"The workload type '{type.FullName}' lives in an assembly with no file on disk, so a worker process cannot load it. " +
+        "Compile it to a file (for example Add-Type -OutputAssembly) and load it from there.",
+        "WorkloadAssemblyNotOnDisk", ErrorCategory.InvalidArgument, type);
+
+    public static ErrorRecord NoSampleItems() => new(
+        new ArgumentException(
+            "Measure-ConcurrencyModel got no sample items, so there is nothing to measure. Pipe the items to it " +
+            "(for example 1..100 | Measure-ConcurrencyModel { ... }) or pass them with -InputObject."),
+        "NoSampleItems", ErrorCategory.InvalidArgument, null);
+
+    /// <summary>"Item 3 ('abc')", short enough for an error line.</summary>
     public static string Describe(WorkItem item)
     {
         var text = item.Input?.ToString() ?? "null";
         if (text.Length > 60) text = text[..57] + "...";
         return $"Item {item.Index} ('{text}')";
     }
-}
-
-/// <summary>The batch could not go on (e.g. a lane could not be set up); carries the error to throw.</summary>
-internal sealed class BatchFaultedException : Exception, IContainsErrorRecord
-{
-    public BatchFaultedException(ErrorRecord errorRecord) : base(errorRecord.Exception.Message, errorRecord.Exception)
-        => ErrorRecord = errorRecord;
-
-    public ErrorRecord ErrorRecord { get; }
-}
-
-/// <summary>Where the engine writes; implemented by the cmdlet. Called on the pipeline thread only.</summary>
-internal interface IBatchSink
-{
-    void WriteOutput(object? value);
-    void WriteError(ErrorRecord error);
-    /// <summary>A Verbose, Warning, Debug, Information or Progress record written by an item.</summary>
-    void WriteStream(object record);
-    void WriteProgress(ProgressRecord record);
 }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Management.Automation;
 using PSParallel.Engine;
+using PSParallel.Engine.Attempts;
 using PSParallel.Engine.Lanes;
 using PSParallel.Engine.Lanes.Workloads;
 using PSParallel.Engine.Protocol;
@@ -243,12 +244,12 @@ public class BatchRunnerTests
             await Task.Yield();
             foreach (var item in chunk)
             {
-                if (!sink.TryBegin(item, lane)) continue;
+                if (!sink.TryBegin(item)) continue;
                 if (item.Attempts == 1)
-                    sink.End(item, new object?[] { $"partial {item.Input}" },
-                        new[] { new ErrorRecord(new Exception("first attempt"), "First", ErrorCategory.NotSpecified, null) });
+                    sink.End(item, new AttemptOutcome(new object?[] { $"partial {item.Input}" },
+                        new[] { new ErrorRecord(new Exception("first attempt"), "First", ErrorCategory.NotSpecified, null) }));
                 else
-                    sink.End(item, new object?[] { $"final {item.Input}" }, Array.Empty<ErrorRecord>());
+                    sink.End(item, new AttemptOutcome(new object?[] { $"final {item.Input}" }, Array.Empty<ErrorRecord>()));
             }
         });
         var run = Drive.Run(Options(throttle: 2, retry: 1), executor, Enumerable.Range(0, 10).Cast<object?>()).Ok();
@@ -265,9 +266,8 @@ public class BatchRunnerTests
             await Task.Yield();
             foreach (var item in chunk)
             {
-                if (!sink.TryBegin(item, lane)) continue;
-                sink.End(item, new object?[] { "out" },
-                    new[] { new ErrorRecord(new Exception("written"), "Item.Wrote", ErrorCategory.WriteError, "something else") });
+                if (!sink.TryBegin(item)) continue;
+                sink.End(item, new AttemptOutcome(new object?[] { "out" }, new[] { new ErrorRecord(new Exception("written"), "Item.Wrote", ErrorCategory.WriteError, "something else") }));
             }
         });
         var run = Drive.Run(Options(throttle: 2), executor, new object?[] { "x", "y" }).Ok();
@@ -656,12 +656,12 @@ public class BatchRunnerTests
             await Task.Yield();
             foreach (var item in chunk)
             {
-                if (!sink.TryBegin(item, lane)) continue;
+                if (!sink.TryBegin(item)) continue;
                 if (Equals(item.Input, 3)) throw new LaneFailedException("worker died");
-                sink.End(item, new object?[] { item.Input }, Array.Empty<ErrorRecord>());
+                sink.End(item, new AttemptOutcome(new object?[] { item.Input }, Array.Empty<ErrorRecord>()));
             }
-        }, chunks: false);
-        var run = Drive.Run(Options(throttle: 1), executor, Enumerable.Range(0, 8).Cast<object?>(), asResult: true).Ok();
+        });
+        var run = Drive.Run(Options(throttle: 1, maxChunk: 1), executor, Enumerable.Range(0, 8).Cast<object?>(), asResult: true).Ok();
         Drive.AssertAccounted(run.Summary, 8);
         Assert.Equal(7, run.Summary.Succeeded);
         var broken = Assert.Single(run.Sink.Results, r => r.Status == ItemStatus.Failed);
@@ -671,7 +671,7 @@ public class BatchRunnerTests
         Assert.Equal(3, error.TargetObject);
         Assert.Contains("worker died", error.Exception.Message);
         Assert.Equal(2, executor.LanesCreated);
-        Assert.Equal("Fake", run.Summary.Model);
+        Assert.Equal("Thread", run.Summary.Model);
     }
 
     [Fact]

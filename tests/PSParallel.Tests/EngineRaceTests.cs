@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using PSParallel.Engine;
 using PSParallel.Engine.Lanes.Workloads;
 using PSParallel.Engine.Scheduling;
 using Xunit;

@@ -18,7 +18,7 @@ public class ItemTallyTests
             for (int i = 0; i < n; i++) tally.Count(status);
 
         foreach (var (status, n) in counts) Assert.Equal(n, tally[status]);
-        Assert.Equal(28, tally.Settled);
+        Assert.Equal(28, counts.Keys.Sum(status => tally[status]));
         Assert.Equal(5, tally.Failures); // Failed + TimedOut
     }
 
@@ -55,7 +55,6 @@ public class ItemTallyTests
         Assert.Equal(1, summary.Cancelled);
         Assert.Equal(3, summary.Skipped);
         Assert.Equal(8, summary.Total);
-        Assert.Equal(tally.Settled, summary.Total);
         Assert.Equal(summary.Succeeded + summary.Failed + summary.TimedOut + summary.Cancelled + summary.Skipped, summary.Total);
         Assert.Equal(TimeSpan.FromSeconds(2), summary.Duration);
         Assert.Equal(4.0, summary.ItemsPerSecond, 6);

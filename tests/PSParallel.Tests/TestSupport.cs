@@ -14,7 +14,7 @@ internal sealed class RecordingSink : IBatchSink
 {
     public readonly List<object?> Output = new();
     public readonly List<ErrorRecord> Errors = new();
-    public readonly List<object> Streams = new();
+    public readonly List<StreamRecord> Streams = new();
     public readonly List<ProgressRecord> Progress = new();
     /// <summary>Output and errors in the order written: ("out", value) or ("err", record).</summary>
     public readonly List<(string Kind, object? Value)> Log = new();
@@ -24,8 +24,12 @@ internal sealed class RecordingSink : IBatchSink
 
     public void WriteOutput(object? value) { Called(); Output.Add(value); Log.Add(("out", value)); }
     public void WriteError(ErrorRecord error) { Called(); Errors.Add(error); Log.Add(("err", error)); }
-    public void WriteStream(object record) { Called(); Streams.Add(record); }
-    public void WriteProgress(ProgressRecord record) { Called(); Progress.Add(record); }
+    public void WriteStream(StreamRecord record)
+    {
+        Called();
+        if (record.Progress is { } progress) Progress.Add(progress);
+        else Streams.Add(record);
+    }
 
     public IEnumerable<ItemResult> Results => Output.Cast<ItemResult>();
 }
@@ -239,17 +243,15 @@ internal sealed class FakeExecutor : IExecutor
     private int _lanes;
 
     public FakeExecutor(Func<FakeLane, IReadOnlyList<WorkItem>, IAttemptSink, CancellationToken, Task> run,
-        Func<int, Exception?>? createFails = null, bool chunks = true)
+        Func<int, Exception?>? createFails = null)
     {
         _run = run;
         _createFails = createFails;
-        SupportsChunks = chunks;
     }
 
     public int LanesCreated => Volatile.Read(ref _lanes);
-    public string Model => "Fake";
+    public ExecutionModel Model => ExecutionModel.Thread;
     public int MaxItemsPerLane => 0;
-    public bool SupportsChunks { get; }
     public int MaxLanesOpeningAtOnce => int.MaxValue;
 
     public Task<ILane> CreateLaneAsync(CancellationToken token)

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Management.Automation;
+using PSParallel.Engine;
 using PSParallel.Engine.Attempts;
 using Xunit;
 

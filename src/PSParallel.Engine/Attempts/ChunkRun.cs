@@ -1,22 +1,21 @@
-using System.Management.Automation;
 using PSParallel.Engine.Lanes;
-using PSParallel.Engine.Scheduling;
 
 namespace PSParallel.Engine.Attempts;
 
 /// <summary>
-/// One chunk on one lane. Starting an item and aborting the lane exclude each other, so once the
-/// abort is signalled no further item starts here and the runner can safely requeue the rest.
+/// One chunk on one lane: what the lane reports goes to the <see cref="ItemLedger"/>. Starting an
+/// item and aborting the lane exclude each other, so once the abort is signalled no further item
+/// starts here and the ledger can safely requeue the rest.
 /// </summary>
 internal sealed class ChunkRun : IAttemptSink
 {
-    private readonly BatchRunner _runner;
+    private readonly ItemLedger _ledger;
     private readonly object _gate = new();
     private readonly TaskCompletionSource _aborted = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    public ChunkRun(BatchRunner runner, ILane lane, IReadOnlyList<WorkItem> items)
+    public ChunkRun(ItemLedger ledger, ILane lane, IReadOnlyList<WorkItem> items)
     {
-        _runner = runner;
+        _ledger = ledger;
         Lane = lane;
         Items = items;
     }
@@ -24,7 +23,7 @@ internal sealed class ChunkRun : IAttemptSink
     public ILane Lane { get; }
     public IReadOnlyList<WorkItem> Items { get; }
     public Task Aborted => _aborted.Task;
-    public bool IsAborted => _aborted.Task.IsCompleted;
+    private bool IsAborted => _aborted.Task.IsCompleted;
 
     /// <summary>Stops the lane (an item timed out). The lane is discarded after this chunk.</summary>
     public void Abort()
@@ -43,13 +42,12 @@ internal sealed class ChunkRun : IAttemptSink
         }
     }
 
-    public bool TryBegin(WorkItem item, ILane lane)
+    public bool TryBegin(WorkItem item)
     {
-        lock (_gate) return !IsAborted && _runner.TryBeginAttempt(item, this);
+        lock (_gate) return !IsAborted && _ledger.TryBegin(item, this);
     }
 
-    public void Stream(WorkItem item, object record) => _runner.PostStream(item, record);
+    public void Stream(WorkItem item, StreamRecord record) => _ledger.Stream(item, record);
 
-    public void End(WorkItem item, IReadOnlyList<object?> output, IReadOnlyList<ErrorRecord> errors) =>
-        _runner.EndAttempt(item, output, errors);
+    public void End(WorkItem item, AttemptOutcome outcome) => _ledger.End(item, outcome);
 }

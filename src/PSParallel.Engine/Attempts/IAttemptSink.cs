@@ -1,16 +1,21 @@
-using PSParallel.Engine.Lanes;
-
 namespace PSParallel.Engine.Attempts;
 
-/// <summary>What a lane reports while it runs items. Called from the lane's own thread.</summary>
+/// <summary>
+/// What every kind of lane reports while it runs a chunk, item by item, from its own thread. The
+/// batch decides; the lane only tells.
+/// </summary>
 internal interface IAttemptSink
 {
-    /// <summary>Starts an attempt; false means skip the item (it was settled meanwhile).</summary>
-    bool TryBegin(WorkItem item, ILane lane);
+    /// <summary>
+    /// Asks to start an attempt. False means skip the item: it was settled meanwhile (a stop, a batch
+    /// timeout) or the chunk was aborted. A lane that learns of the start only after the item began
+    /// elsewhere (a worker process) ignores everything the skipped item reports afterwards.
+    /// </summary>
+    bool TryBegin(WorkItem item);
 
     /// <summary>A Verbose, Warning, Debug, Information or Progress record the item wrote.</summary>
-    void Stream(WorkItem item, object record);
+    void Stream(WorkItem item, StreamRecord record);
 
     /// <summary>The attempt finished: its output and errors (a thrown error included).</summary>
-    void End(WorkItem item, IReadOnlyList<object?> output, IReadOnlyList<System.Management.Automation.ErrorRecord> errors);
+    void End(WorkItem item, AttemptOutcome outcome);
 }

@@ -11,8 +11,6 @@ internal sealed class ItemTally
 
     public long Failures => this[ItemStatus.Failed] + this[ItemStatus.TimedOut];
 
-    public long Settled => _counts.Sum();
-
     public BatchSummary ToSummary(string model, int throttleLimit, TimeSpan duration, double cpuSeconds) =>
         new(model, throttleLimit, this[ItemStatus.Succeeded], this[ItemStatus.Failed], this[ItemStatus.TimedOut],
             this[ItemStatus.Cancelled], this[ItemStatus.Skipped], duration, cpuSeconds);

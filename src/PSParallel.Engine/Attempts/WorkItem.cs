@@ -58,11 +58,22 @@ internal sealed class WorkItem
         return true;
     }
 
-    /// <summary>Closes the running attempt; only the first caller wins.</summary>
-    internal bool TryCloseAttempt()
+    /// <summary>
+    /// Closes the running attempt; only the first caller wins. <paramref name="measured"/> is the
+    /// start and run time taken where the item ran, when that was not this process.
+    /// </summary>
+    internal bool TryCloseAttempt(AttemptTiming? measured = null)
     {
         if (Interlocked.CompareExchange(ref _attemptState, Closed, Running) != Running) return false;
-        Duration = Stopwatch.GetElapsedTime(StartTimestamp);
+        if (measured is { } timing)
+        {
+            StartTime = timing.StartTime;
+            Duration = timing.Duration;
+        }
+        else
+        {
+            Duration = Stopwatch.GetElapsedTime(StartTimestamp);
+        }
         return true;
     }
 

@@ -14,7 +14,7 @@ internal interface ILane : IDisposable
 
     /// <summary>
     /// Runs each item of <paramref name="chunk"/> in order, calling <see cref="IAttemptSink.TryBegin"/>
-    /// before and <see cref="IAttemptSink.End"/> after each. Returns when the chunk is done or the token
+    /// before each (and skipping the item when it says no) and <see cref="IAttemptSink.End"/> after. Returns when the chunk is done or the token
     /// is cancelled. Throws <see cref="LaneFailedException"/> when the lane itself broke.
     /// </summary>
     Task RunAsync(IReadOnlyList<WorkItem> chunk, IAttemptSink sink, CancellationToken token);
@@ -26,14 +26,11 @@ internal interface ILane : IDisposable
 /// <summary>Makes lanes for one batch; holds what every lane shares (script, workload type, setup).</summary>
 internal interface IExecutor : IDisposable
 {
-    /// <summary>"Thread" or "Process", as BatchSummary.Model.</summary>
-    string Model { get; }
+    /// <summary>How its lanes run items (BatchSummary.Model).</summary>
+    ExecutionModel Model { get; }
 
     /// <summary>Items a lane may run before it is replaced (0: no limit); 1 gives each item a fresh lane.</summary>
     int MaxItemsPerLane { get; }
-
-    /// <summary>Whether lanes may take several items at once.</summary>
-    bool SupportsChunks { get; }
 
     /// <summary>
     /// How many lanes may be opening at the same time. Lanes whose opening is this process's CPU

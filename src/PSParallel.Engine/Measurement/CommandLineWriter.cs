@@ -27,16 +27,16 @@ internal sealed class JobText
 /// </summary>
 internal static class CommandLineWriter
 {
-    public static string Write(JobText job, string model, int throttleLimit)
+    public static string Write(JobText job, ExecutionModel model, int throttleLimit)
     {
-        if (model == Models.Sequential && job.Script is { } script && IsPlain(job, script))
+        if (model == ExecutionModel.Sequential && job.Script is { } script && IsPlain(job, script))
             return $"{job.Input} | ForEach-Object {{ & {{{script}}} }}";
         var line = new List<string>
         {
             $"{job.Input} |",
-            model == Models.Process ? "Invoke-ProcessBatch" : "Invoke-ThreadBatch",
+            model == ExecutionModel.Process ? "Invoke-ProcessBatch" : "Invoke-ThreadBatch",
             job.Script is { } body ? $"{{{body}}}" : $"-Workload {WorkloadText(job.Workload!)}",
-            $"-ThrottleLimit {(model == Models.Sequential ? 1 : throttleLimit)}",
+            $"-ThrottleLimit {(model == ExecutionModel.Sequential ? 1 : throttleLimit)}",
         };
         if (job.Functions.Count > 0) line.Add($"-Function {string.Join(",", job.Functions.Select(Quote))}");
         if (job.Modules.Count > 0) line.Add($"-Module {string.Join(",", job.Modules.Select(Quote))}");

@@ -5,7 +5,7 @@ namespace PSParallel.Engine.Measurement;
 /// <summary>What a measurement tries: which models, how far up the degrees go, how big the real job is.</summary>
 internal sealed class StudyOptions
 {
-    public required IReadOnlyList<string> Models { get; init; }
+    public required IReadOnlyList<ExecutionModel> Models { get; init; }
     public required int MaxThrottleLimit { get; init; }
     public required long TotalItems { get; init; }
 }
@@ -34,7 +34,7 @@ internal sealed class ConcurrencyStudy
         var runner = new TrialRunner(_recipe, _sample, token);
         var trials = new List<TrialMeasurement>();
         int cores = Environment.ProcessorCount;
-        if (_options.Models.Contains(Models.Sequential))
+        if (_options.Models.Contains(ExecutionModel.Sequential))
         {
             progress("sequential");
             trials.Add(runner.RunSequential());
@@ -42,19 +42,19 @@ internal sealed class ConcurrencyStudy
         int sequentialAt = trials.Count - 1;
         // At least two sample items a lane, so that a trial measures a rate, not the latency of one item.
         int sampleCap = Math.Max(1, _sample.Count / 2);
-        if (_options.Models.Contains(Models.Thread))
-            Climb(Models.Thread, new DegreeLadder(cores, Math.Min(_options.MaxThrottleLimit, sampleCap)), runner, trials, progress);
-        if (_options.Models.Contains(Models.Process))
+        if (_options.Models.Contains(ExecutionModel.Thread))
+            Climb(ExecutionModel.Thread, new DegreeLadder(cores, Math.Min(_options.MaxThrottleLimit, sampleCap)), runner, trials, progress);
+        if (_options.Models.Contains(ExecutionModel.Process))
         {
             // Every worker is a whole pwsh that takes about a second to start: more workers than the
             // cores are tried only when processes are already the fastest way.
             int cap = Math.Min(Math.Min(_options.MaxThrottleLimit, sampleCap), 2 * cores);
-            var ladder = new DegreeLadder(cores, cap, () => IsFastest(Models.Process, trials));
+            var ladder = new DegreeLadder(cores, cap, () => IsFastest(ExecutionModel.Process, trials));
             try
             {
-                Climb(Models.Process, ladder, runner, trials, progress);
+                Climb(ExecutionModel.Process, ladder, runner, trials, progress);
             }
-            catch (Exception ex) when (ex is BatchFaultedException or ScriptSetupException && trials.Count > 0)
+            catch (Exception ex) when (ex is BatchFaultedException or SetupException && trials.Count > 0)
             {
                 warn($"The Process trials were skipped: {ex.Message}");
             }
@@ -87,14 +87,14 @@ internal sealed class ConcurrencyStudy
     /// Tries the ladder's degrees. The climb follows the rate with the pool open (start-up would stop
     /// it early on a small sample); the choice among the trials is made on the projection afterwards.
     /// </summary>
-    private bool IsFastest(string model, IReadOnlyList<TrialMeasurement> trials) =>
+    private bool IsFastest(ExecutionModel model, IReadOnlyList<TrialMeasurement> trials) =>
         trials.Count > 0 && trials.MinBy(t => t.Project(_options.TotalItems))!.Model == model;
 
-    private static void Climb(string model, DegreeLadder ladder, TrialRunner runner, List<TrialMeasurement> trials, Action<string> progress)
+    private static void Climb(ExecutionModel model, DegreeLadder ladder, TrialRunner runner, List<TrialMeasurement> trials, Action<string> progress)
     {
         while (ladder.Next is { } degree)
         {
-            progress($"{(model == Models.Process ? "processes" : "threads")} at {degree}");
+            progress($"{(model == ExecutionModel.Process ? "processes" : "threads")} at {degree}");
             var trial = runner.RunPool(model, degree);
             trials.Add(trial);
             ladder.Record(trial.ItemsPerSecond);

@@ -13,9 +13,9 @@ internal static class HtmlReport
     private const int ChartWidth = 640, BarHeight = 22, LabelWidth = 150, ChartPadding = 10;
     private static readonly Dictionary<string, string> Colors = new()
     {
-        [Models.Sequential] = "#7f8c8d",
-        [Models.Thread] = "#2e86de",
-        [Models.Process] = "#e67e22",
+        [nameof(ExecutionModel.Sequential)] = "#7f8c8d",
+        [nameof(ExecutionModel.Thread)] = "#2e86de",
+        [nameof(ExecutionModel.Process)] = "#e67e22",
     };
 
     public static void Write(ConcurrencyReport report, string path)
@@ -75,8 +75,8 @@ internal static class HtmlReport
 
     private static string Verdict(ConcurrencyReport report) => report.Recommendation switch
     {
-        Models.Sequential => "Run it sequentially.",
-        Models.Process => $"Use processes, throttle limit {report.ThrottleLimit}.",
+        nameof(ExecutionModel.Sequential) => "Run it sequentially.",
+        nameof(ExecutionModel.Process) => $"Use processes, throttle limit {report.ThrottleLimit}.",
         _ => $"Use {report.Recommendation.ToLowerInvariant()}s, throttle limit {report.ThrottleLimit}.",
     };
 

@@ -16,7 +16,7 @@ internal sealed class ModelChooser
         BestPerModel = trials
             .GroupBy(t => t.Model)
             .Select(g => BestDegree(g, totalItems))
-            .OrderBy(t => Models.Complexity(t.Model))
+            .OrderBy(t => (int)t.Model)
             .ToList();
         Projected = BestPerModel.ToDictionary(t => t.Model, t => t.Project(totalItems));
         var fastest = BestPerModel.Min(t => Projected[t.Model]);
@@ -40,7 +40,7 @@ internal sealed class ModelChooser
     /// <summary>One trial per model, simplest model first.</summary>
     public IReadOnlyList<TrialMeasurement> BestPerModel { get; }
 
-    public IReadOnlyDictionary<string, TimeSpan> Projected { get; }
+    public IReadOnlyDictionary<ExecutionModel, TimeSpan> Projected { get; }
 
     public TrialMeasurement Chosen { get; }
 

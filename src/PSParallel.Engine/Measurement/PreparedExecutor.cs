@@ -17,9 +17,8 @@ internal sealed class PreparedExecutor : IExecutor
 
     public PreparedExecutor(IExecutor inner) => _inner = inner;
 
-    public string Model => _inner.Model;
+    public ExecutionModel Model => _inner.Model;
     public int MaxItemsPerLane => _inner.MaxItemsPerLane;
-    public bool SupportsChunks => _inner.SupportsChunks;
     public int MaxLanesOpeningAtOnce => _inner.MaxLanesOpeningAtOnce;
 
     /// <summary>

@@ -9,14 +9,14 @@ internal static class ReasonWriter
     {
         var chosen = choice.Chosen;
         var projected = choice.Projected;
-        string trial = chosen.Model == Models.Sequential
+        string trial = chosen.Model == ExecutionModel.Sequential
             ? $"Sequential finished {chosen.Items} items in {Seconds(chosen.Duration)}"
             : $"{Plural(chosen.Model)} at {chosen.ThrottleLimit} finished {chosen.Items} items in {Seconds(chosen.Duration)}" +
               (chosen.Startup.TotalSeconds >= 0.05 ? $" after {Seconds(chosen.Startup)} of start-up" : "");
         return $"{trial}; {Comparison(choice, totalItems, projected)}; {WorkShare(cpuUtilization)}.";
     }
 
-    private static string Comparison(ModelChooser choice, long totalItems, IReadOnlyDictionary<string, TimeSpan> projected)
+    private static string Comparison(ModelChooser choice, long totalItems, IReadOnlyDictionary<ExecutionModel, TimeSpan> projected)
     {
         var chosen = choice.Chosen;
         string job = $"all {totalItems} items";
@@ -26,14 +26,14 @@ internal static class ReasonWriter
             return $"{Lower(Plural(choice.Fastest.Model))} at {choice.Fastest.ThrottleLimit} are projected only {Percent(gain)} faster on {job}, " +
                    "too little to pay for the more complex model";
         }
-        if (chosen.Model == Models.Sequential)
+        if (chosen.Model == ExecutionModel.Sequential)
         {
             var next = choice.BestPerModel.Where(t => t != chosen).OrderBy(t => projected[t.Model]).FirstOrDefault();
             return next is null
                 ? $"{job} are projected to take {Seconds(projected[chosen.Model])}"
                 : $"{Lower(Plural(next.Model))} at {next.ThrottleLimit} would take {Ratio(projected[next.Model] / projected[chosen.Model])} as long on {job}, because handing items over costs more than it saves";
         }
-        return projected.TryGetValue(Models.Sequential, out var sequential)
+        return projected.TryGetValue(ExecutionModel.Sequential, out var sequential)
             ? $"{job} are projected to take {Seconds(projected[chosen.Model])}, {Ratio(sequential / projected[chosen.Model])} faster than sequential"
             : $"{job} are projected to take {Seconds(projected[chosen.Model])}, the fastest of the models tried";
     }
@@ -42,11 +42,11 @@ internal static class ReasonWriter
         ? $"the work computes {Percent(cpuUtilization)} of its time"
         : $"the work waits {Percent(1 - cpuUtilization)} of its time";
 
-    private static string Plural(string model) => model switch
+    private static string Plural(ExecutionModel model) => model switch
     {
-        Models.Thread => "Threads",
-        Models.Process => "Processes",
-        _ => model,
+        ExecutionModel.Thread => "Threads",
+        ExecutionModel.Process => "Processes",
+        _ => model.ToString(),
     };
 
     private static string Lower(string text) => text.ToLowerInvariant();

@@ -10,12 +10,12 @@ internal static class ReportBuilder
     {
         var choice = new ModelChooser(trials, totalItems);
         double utilization = WorkClassifier.Utilization(trials);
-        var sequential = trials.FirstOrDefault(t => t.Model == Models.Sequential)?.Duration ?? TimeSpan.Zero;
+        var sequential = trials.FirstOrDefault(t => t.Model == ExecutionModel.Sequential)?.Duration ?? TimeSpan.Zero;
         var projected = new OrderedDictionary(StringComparer.OrdinalIgnoreCase);
-        foreach (var (model, time) in choice.Projected) projected[model] = time;
+        foreach (var (model, time) in choice.Projected) projected[model.ToString()] = time;
         var chosen = choice.Chosen;
         return new ConcurrencyReport(
-            chosen.Model,
+            chosen.Model.ToString(),
             chosen.ThrottleLimit,
             ReasonWriter.Write(choice, totalItems, utilization),
             WorkClassifier.Classify(utilization),

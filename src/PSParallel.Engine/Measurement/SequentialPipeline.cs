@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Management.Automation;
 using System.Management.Automation.Runspaces;
 using PSParallel.Engine.Lanes.Threads;
+using PSParallel.Engine.Protocol;
 using PSParallel.Engine.Recipes;
 
 namespace PSParallel.Engine.Measurement;
@@ -42,8 +43,7 @@ internal static class SequentialPipeline
         }
         catch (Exception ex) when (ex is RuntimeException or PSInvalidOperationException)
         {
-            throw new ScriptSetupException($"The runspace for the items could not be set up: {ex.Message}", "WorkerSetupFailed",
-                ErrorCategory.ResourceUnavailable, null);
+            throw Errors.WorkerSetupFailed("The runspace for the items", ex.Message);
         }
         using var shell = PowerShell.Create();
         shell.Runspace = runspace;
@@ -60,7 +60,7 @@ internal static class SequentialPipeline
         }
         token.ThrowIfCancellationRequested();
         var errors = shell.Streams.Error.Count + clock.ThrownErrors;
-        return new TrialMeasurement(Models.Sequential, 1, sample.Count, clock.Wall / clock.Passes, TimeSpan.Zero,
+        return new TrialMeasurement(ExecutionModel.Sequential, 1, sample.Count, clock.Wall / clock.Passes, TimeSpan.Zero,
             clock.CpuSeconds / clock.Passes, memory.PeakMB, Math.Min(sample.Count, errors / clock.Passes),
             clock.FirstError ?? (shell.Streams.Error.Count > 0 ? shell.Streams.Error[0].ToString() : null))
         {
@@ -70,11 +70,12 @@ internal static class SequentialPipeline
 }
 
 /// <summary>
-/// Called by the sequential pipeline on its own thread: times the passes (wall, and processor time
+/// Times the passes of a sequential trial on the thread that runs them (wall, and processor time
 /// net of waiting for a processor, see <see cref="ThreadCpuClock"/>), decides the warm-up and the
-/// number of passes, and counts thrown errors. Public because the pipeline's script calls it.
+/// number of passes, and counts thrown errors. Used by the sequential pipeline's script (hence
+/// public: PowerShell calls only public types' members) and by the compiled workload's trial.
 /// </summary>
-internal sealed class PassClock
+public sealed class PassClock
 {
     /// <summary>
     /// Shorter runs are repeated: the clocks, processor time above all, are too coarse for them, and
@@ -92,6 +93,7 @@ internal sealed class PassClock
     private readonly Stopwatch _warmUp = new();
     private int _warmUpCalls;
     private long _passStart;
+    private int _passThread;
     private ThreadTimes? _timesStart;
     private bool _cpuKnown = true;
     private TimeSpan _cpu, _waiting;
@@ -103,9 +105,16 @@ internal sealed class PassClock
     internal int ThrownErrors { get; private set; }
     internal string? FirstError { get; private set; }
 
-    internal double CpuSeconds => _cpuKnown && Wall > _waiting
+    /// <summary>Processor seconds of the passes, the wall time where the thread's clock was not readable.</summary>
+    internal double CpuSeconds => KnownCpuSeconds ?? Wall.TotalSeconds;
+
+    /// <summary>
+    /// The share of the wall time the thread computed while it could run, times the wall time; null
+    /// when a pass ended on another thread than it began (an async workload) or no clock was readable.
+    /// </summary>
+    internal double? KnownCpuSeconds => _cpuKnown && Wall > _waiting
         ? Math.Clamp(_cpu.TotalSeconds / (Wall - _waiting).TotalSeconds, 0, 1) * Wall.TotalSeconds
-        : Wall.TotalSeconds;
+        : null;
 
     public bool WarmedUp()
     {
@@ -115,6 +124,7 @@ internal sealed class PassClock
 
     public void Start()
     {
+        _passThread = Environment.CurrentManagedThreadId;
         _timesStart = ThreadCpuClock.ForCurrentThread();
         _passStart = Stopwatch.GetTimestamp();
     }
@@ -123,7 +133,7 @@ internal sealed class PassClock
     {
         Wall += Stopwatch.GetElapsedTime(_passStart);
         Passes++;
-        if (_timesStart is { } start && ThreadCpuClock.ForCurrentThread() is { } end)
+        if (_passThread == Environment.CurrentManagedThreadId && _timesStart is { } start && ThreadCpuClock.ForCurrentThread() is { } end)
         {
             _cpu += end.Cpu - start.Cpu;
             _waiting += end.Waiting - start.Waiting;

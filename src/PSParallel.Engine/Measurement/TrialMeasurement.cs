@@ -5,7 +5,7 @@ namespace PSParallel.Engine.Measurement;
 /// the items' wall time with the pool already open; <see cref="Startup"/> is what opening it took.
 /// </summary>
 internal sealed record TrialMeasurement(
-    string Model,
+    ExecutionModel Model,
     int ThrottleLimit,
     int Items,
     TimeSpan Duration,
@@ -36,9 +36,9 @@ internal sealed record TrialMeasurement(
     /// it; runspaces open one after another while the first ones already run items, so on average
     /// each lane starts work halfway through the opening.
     /// </summary>
-    public TimeSpan StartupDelay => Model == Models.Thread ? Startup / 2 : Startup;
+    public TimeSpan StartupDelay => Model == ExecutionModel.Thread ? Startup / 2 : Startup;
 
-    public ConcurrencyTrial ToTrial(TimeSpan sequentialDuration) => new(Model, ThrottleLimit, Items, Duration,
+    public ConcurrencyTrial ToTrial(TimeSpan sequentialDuration) => new(Model.ToString(), ThrottleLimit, Items, Duration,
         sequentialDuration > TimeSpan.Zero ? Math.Round(sequentialDuration.TotalSeconds / Measured.TotalSeconds, 2) : 0,
         Math.Round(CpuSeconds, 3), Math.Round(Startup.TotalSeconds, 3), Math.Round(PeakMemoryMB, 1), Failed);
 }

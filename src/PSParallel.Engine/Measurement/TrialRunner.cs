@@ -49,28 +49,27 @@ internal sealed class TrialRunner
         using var executor = _recipe.CreateThreadExecutor(1);
         using var lane = executor.CreateLaneAsync(_token).GetAwaiter().GetResult();
         WarmUp(lane);
-        var sink = new SequentialSink(_token);
+        var sink = new SequentialSink(_sample.Count, _token);
+        var passClock = sink.Clock;
         using var memory = new MemorySampler(OwnWorkingSet);
         double cpuBefore = executor.CpuSeconds();
         var clock = Stopwatch.StartNew();
-        int passes = 0;
         do
         {
             var items = _sample.Select((input, index) => new WorkItem(index, input)).ToList();
             lane.RunAsync(items, sink, _token).GetAwaiter().GetResult();
-            sink.EndPass();
-            passes++;
-        } while (sink.Wall < PassClock.MinimumTime && passes < PassClock.MaximumPasses && !_token.IsCancellationRequested);
+        } while (passClock.WantsAnotherPass() && !_token.IsCancellationRequested);
         clock.Stop();
         _token.ThrowIfCancellationRequested();
-        var wall = sink.Wall > TimeSpan.Zero ? sink.Wall : clock.Elapsed;
+        int passes = Math.Max(1, passClock.Passes);
+        var wall = passClock.Wall > TimeSpan.Zero ? passClock.Wall : clock.Elapsed;
         // The measurement keeps processor seconds; from the thread's clocks they are the share of the
         // wall time the items computed while they could run, so a busy machine does not dilute them.
-        double cpu = sink.Utilization is { } share
-            ? share * wall.TotalSeconds
-            : BackgroundCpu.Subtract(executor.CpuSeconds() - cpuBefore, clock.Elapsed);
+        // An async workload may continue on other threads: then only the process clock is left.
+        double cpu = passClock.KnownCpuSeconds
+            ?? BackgroundCpu.Subtract(executor.CpuSeconds() - cpuBefore, clock.Elapsed);
         // Reported per pass: what one run of the sample costs.
-        return new TrialMeasurement(Models.Sequential, 1, _sample.Count, wall / passes, TimeSpan.Zero,
+        return new TrialMeasurement(ExecutionModel.Sequential, 1, _sample.Count, wall / passes, TimeSpan.Zero,
             cpu / passes, memory.PeakMB, sink.FailedItems, sink.FirstError) { Passes = passes };
     }
 
@@ -86,16 +85,16 @@ internal sealed class TrialRunner
     {
         var clock = Stopwatch.StartNew();
         for (int i = 0; i < PassClock.WarmUpCalls && clock.Elapsed < PassClock.WarmUpTime && !_token.IsCancellationRequested; i++)
-            lane.RunAsync(new[] { new WorkItem(i, _sample[i % _sample.Count]) }, new SequentialSink(_token), _token).GetAwaiter().GetResult();
+            lane.RunAsync(new[] { new WorkItem(i, _sample[i % _sample.Count]) }, new SequentialSink(1, _token), _token).GetAwaiter().GetResult();
     }
 
     /// <summary>
     /// The items through the batch engine on a pool of <paramref name="degree"/> lanes, opened before
     /// the clock starts: their opening is the trial's start-up, timed on its own.
     /// </summary>
-    public TrialMeasurement RunPool(string model, int degree)
+    public TrialMeasurement RunPool(ExecutionModel model, int degree)
     {
-        var inner = model == Models.Process ? _recipe.CreateProcessExecutor() : _recipe.CreateThreadExecutor(degree);
+        var inner = model == ExecutionModel.Process ? _recipe.CreateProcessExecutor() : _recipe.CreateThreadExecutor(degree);
         var executor = new PreparedExecutor(inner);
         Func<long> probe = inner is ProcessExecutor workers
             ? () => OwnWorkingSet() + workers.WorkerWorkingSetBytes()
@@ -103,7 +102,7 @@ internal sealed class TrialRunner
         var options = new BatchOptions
         {
             ThrottleLimit = degree,
-            MaxChunkSize = model == Models.Process ? 256 : 64,
+            MaxChunkSize = model == ExecutionModel.Process ? 256 : 64,
             Activity = $"{model} trial",
         };
         var sink = new PoolTrialSink(_sample.Count);
@@ -167,85 +166,52 @@ internal sealed class TrialRunner
     }
 
     /// <summary>
-    /// Counts what a sequential run produced, and times it from inside: wall and processor time of the
-    /// thread that ran the items, from a pass's first item start to its last item end. That leaves out
-    /// the hand-over between passes (which a plain ForEach-Object does not have), and the processor
-    /// time is the items' own. An async workload may continue on other threads: then there is no
-    /// thread clock and the run falls back to the process clock.
+    /// Counts what a sequential run of a compiled workload produced, and times each pass from inside
+    /// with a <see cref="PassClock"/>: from the pass's first item start to its last item end, on the
+    /// thread that ran the items. That leaves out the hand-over between passes (which a plain
+    /// ForEach-Object does not have), and the processor time is the items' own.
     /// </summary>
     private sealed class SequentialSink : IAttemptSink
     {
         private readonly CancellationToken _token;
+        private readonly int _sampleSize;
         private readonly HashSet<long> _failed = new();
-        private int _thread, _linuxThread;
-        private bool _oneThread = true;
-        private long _passStart, _passEnd;
-        private ThreadTimes? _passTimesStart, _passTimesEnd;
-        private TimeSpan _wall, _cpu, _waiting;
+        private int _endedThisPass;
 
-        public SequentialSink(CancellationToken token) => _token = token;
+        public SequentialSink(int sampleSize, CancellationToken token)
+        {
+            _sampleSize = sampleSize;
+            _token = token;
+            Clock = new PassClock(sampleSize);
+        }
+
+        public PassClock Clock { get; }
 
         /// <summary>Sample items that failed (in any pass).</summary>
         public int FailedItems => _failed.Count;
         public string? FirstError { get; private set; }
 
-        /// <summary>The passes' wall time measured on the items' thread.</summary>
-        public TimeSpan Wall => _wall;
-
-        /// <summary>Processor time over the wall time the thread could run (not waiting for a processor); null when unknown.</summary>
-        public double? Utilization => _oneThread && _wall > _waiting
-            ? Math.Clamp(_cpu.TotalSeconds / (_wall - _waiting).TotalSeconds, 0, 1) : null;
-
-        public bool TryBegin(WorkItem item, ILane lane)
+        public bool TryBegin(WorkItem item)
         {
-            if (_passStart == 0)
-            {
-                if (_thread == 0)
-                {
-                    _thread = Environment.CurrentManagedThreadId;
-                    _linuxThread = ThreadCpuClock.CurrentLinuxThreadId();
-                }
-                _passStart = Stopwatch.GetTimestamp();
-                _passTimesStart = Read();
-            }
-            if (_thread != Environment.CurrentManagedThreadId) _oneThread = false;
+            if (_endedThisPass == 0) Clock.Start();
             return !_token.IsCancellationRequested;
         }
 
-        public void Stream(WorkItem item, object record)
+        public void Stream(WorkItem item, StreamRecord record)
         {
         }
 
-        public void End(WorkItem item, IReadOnlyList<object?> output, IReadOnlyList<ErrorRecord> errors)
+        public void End(WorkItem item, AttemptOutcome outcome)
         {
-            _passEnd = Stopwatch.GetTimestamp();
-            if (_thread != Environment.CurrentManagedThreadId) _oneThread = false;
-            // Without /proc the thread's clock can only be read on the thread itself, so after each item.
-            else if (_linuxThread == 0) _passTimesEnd = ThreadCpuClock.Now();
-            if (errors.Count == 0) return;
+            if (++_endedThisPass == _sampleSize)
+            {
+                Clock.Stop();
+                _endedThisPass = 0;
+            }
+            if (outcome.Errors.Count == 0) return;
             _failed.Add(item.Index);
-            FirstError ??= $"item {item.Input}: {errors[0]}";
+            FirstError ??= $"item {item.Input}: {outcome.Errors[0]}";
         }
-
-        /// <summary>Adds the pass that just ended to the totals (called on the trial's thread, after the pass).</summary>
-        public void EndPass()
-        {
-            if (_linuxThread != 0) _passTimesEnd = ThreadCpuClock.ReadLinux(_linuxThread);
-            if (_passStart != 0 && _passEnd > _passStart) _wall += Stopwatch.GetElapsedTime(_passStart, _passEnd);
-            if (_passTimesStart is { } start && _passTimesEnd is { } end)
-            {
-                _cpu += end.Cpu - start.Cpu;
-                _waiting += end.Waiting - start.Waiting;
-            }
-            else
-            {
-                _oneThread = false;
-            }
-            _passStart = _passEnd = 0;
-            _passTimesStart = _passTimesEnd = null;
-        }
-
-        private ThreadTimes? Read() => _linuxThread != 0 ? ThreadCpuClock.ReadLinux(_linuxThread) : ThreadCpuClock.Now();
     }
 
     /// <summary>Counts what a pool run produced; the results come as ItemResult on the calling thread.</summary>
@@ -276,25 +242,8 @@ internal sealed class TrialRunner
         {
         }
 
-        public void WriteStream(object record)
-        {
-        }
-
-        public void WriteProgress(ProgressRecord record)
+        public void WriteStream(StreamRecord record)
         {
         }
     }
-}
-
-/// <summary>The model names, simplest first.</summary>
-internal static class Models
-{
-    public const string Sequential = "Sequential";
-    public const string Thread = "Thread";
-    public const string Process = "Process";
-
-    public static readonly string[] All = { Sequential, Thread, Process };
-
-    /// <summary>0 for Sequential, 1 for Thread, 2 for Process: when two are about as fast, the simpler wins.</summary>
-    public static int Complexity(string model) => Array.IndexOf(All, model);
 }

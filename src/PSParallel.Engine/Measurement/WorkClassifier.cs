@@ -20,8 +20,8 @@ internal static class WorkClassifier
     /// </summary>
     public static double Utilization(IReadOnlyList<TrialMeasurement> trials)
     {
-        var basis = trials.FirstOrDefault(t => t.Model == Models.Sequential)
-            ?? trials.OrderBy(t => t.ThrottleLimit).ThenBy(t => Models.Complexity(t.Model)).FirstOrDefault();
+        var basis = trials.FirstOrDefault(t => t.Model == ExecutionModel.Sequential)
+            ?? trials.OrderBy(t => t.ThrottleLimit).ThenBy(t => (int)t.Model).FirstOrDefault();
         if (basis is null || basis.Duration <= TimeSpan.Zero) return 0;
         // Items beyond the cores wait for a processor, so they add wall time, not processor time.
         double busyLanes = Math.Min(Math.Min(basis.ThrottleLimit, Math.Max(1, basis.Items)), Environment.ProcessorCount);

@@ -2,6 +2,7 @@ using System.Buffers;
 using MessagePack;
 using MessagePack.Formatters;
 using MessagePack.Resolvers;
+using PSParallel.Engine.Attempts;
 
 namespace PSParallel.Engine.Protocol;
 

@@ -1,3 +1,5 @@
+using PSParallel.Engine.Attempts;
+
 namespace PSParallel.Engine.Protocol;
 
 // The messages between the parent and a worker process. Each travels as one length-prefixed
@@ -45,15 +47,6 @@ internal sealed record ErrorData(
     string? ExceptionType,
     string? PositionMessage,
     string? ScriptStackTrace);
-
-internal enum StreamKind
-{
-    Verbose,
-    Warning,
-    Debug,
-    Information,
-    Progress,
-}
 
 /// <summary>
 /// Worker to parent: a stream record an item wrote. Message is the text (Information: the message

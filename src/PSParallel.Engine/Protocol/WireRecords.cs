@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using PSParallel.Engine.Attempts;
 using PSParallel.Engine.Protocol;
 
 namespace PSParallel.Engine.Protocol;
@@ -20,39 +21,36 @@ internal static class WireRecords
         return new ErrorRecord(new WorkerItemException(data), data.FullyQualifiedErrorId, category, target);
     }
 
-    public static StreamMessage? ToMessage(long index, object record) => record switch
+    public static StreamMessage ToMessage(long index, StreamRecord record) => record.Kind switch
     {
-        VerboseRecord r => new StreamMessage(index, StreamKind.Verbose, r.Message, Array.Empty<string>(), null),
-        WarningRecord r => new StreamMessage(index, StreamKind.Warning, r.Message, Array.Empty<string>(), null),
-        DebugRecord r => new StreamMessage(index, StreamKind.Debug, r.Message, Array.Empty<string>(), null),
-        InformationRecord r => new StreamMessage(index, StreamKind.Information, r.MessageData?.ToString() ?? "", r.Tags.ToArray(), null),
-        ProgressRecord r => new StreamMessage(index, StreamKind.Progress, r.StatusDescription, Array.Empty<string>(),
+        StreamKind.Information => new StreamMessage(index, record.Kind, record.Message, record.Information!.Tags.ToArray(), null),
+        StreamKind.Progress when record.Progress is { } r => new StreamMessage(index, record.Kind, record.Message, Array.Empty<string>(),
             new ProgressData(r.ActivityId, r.ParentActivityId, r.Activity, r.StatusDescription, r.CurrentOperation,
                 r.PercentComplete, r.SecondsRemaining, r.RecordType == ProgressRecordType.Completed)),
-        _ => null,
+        _ => new StreamMessage(index, record.Kind, record.Message, Array.Empty<string>(), null),
     };
 
-    public static object ToRecord(StreamMessage message, int workerId)
+    public static StreamRecord ToRecord(StreamMessage message, int workerId)
     {
         switch (message.Kind)
         {
-            case StreamKind.Verbose: return new VerboseRecord(message.Message);
-            case StreamKind.Warning: return new WarningRecord(message.Message);
-            case StreamKind.Debug: return new DebugRecord(message.Message);
+            case StreamKind.Verbose: return StreamRecord.Verbose(message.Message);
+            case StreamKind.Warning: return StreamRecord.Warning(message.Message);
+            case StreamKind.Debug: return StreamRecord.Debug(message.Message);
             case StreamKind.Information:
                 var information = new InformationRecord(message.Message, $"worker {workerId}");
                 information.Tags.AddRange(message.Tags);
-                return information;
+                return StreamRecord.Of(information);
             default:
                 var p = message.Progress ?? new ProgressData(0, -1, "worker", message.Message, null, -1, -1, false);
-                return new ProgressRecord(p.ActivityId, p.Activity, p.StatusDescription)
+                return StreamRecord.Of(new ProgressRecord(p.ActivityId, p.Activity, p.StatusDescription)
                 {
                     ParentActivityId = p.ParentActivityId,
                     CurrentOperation = p.CurrentOperation,
                     PercentComplete = p.PercentComplete,
                     SecondsRemaining = p.SecondsRemaining,
                     RecordType = p.Completed ? ProgressRecordType.Completed : ProgressRecordType.Processing,
-                };
+                });
         }
     }
 }

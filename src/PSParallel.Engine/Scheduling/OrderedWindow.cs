@@ -11,8 +11,6 @@ internal sealed class OrderedWindow
     private readonly Dictionary<long, WorkItem> _waiting = new();
     private long _next;
 
-    public int Count => _waiting.Count;
-
     /// <summary>Adds a settled item and returns the items now ready, in input order.</summary>
     public IEnumerable<WorkItem> Release(WorkItem item)
     {

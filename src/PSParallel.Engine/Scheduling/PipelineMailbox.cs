@@ -2,13 +2,6 @@ using PSParallel.Engine.Attempts;
 
 namespace PSParallel.Engine.Scheduling;
 
-/// <summary>Something that happened on a lane and must be written on the pipeline thread.</summary>
-internal readonly record struct BatchEvent(WorkItem Item, object? Record)
-{
-    /// <summary>True when the item reached its final state; otherwise Record is a stream record.</summary>
-    public bool IsSettled => Record is null;
-}
-
 /// <summary>
 /// Hands events from lanes to the pipeline thread, the only thread allowed to write to the
 /// caller's streams. Lanes post; the pipeline thread takes everything at once.
@@ -18,7 +11,6 @@ internal sealed class PipelineMailbox
     private readonly object _gate = new();
     private List<BatchEvent> _incoming = new();
     private List<BatchEvent> _outgoing = new();
-    private bool _wakeRequested;
     private volatile bool _hasEvents;
 
     /// <summary>A lock-free look, so the pipeline thread's per-item check costs next to nothing.</summary>
@@ -37,23 +29,12 @@ internal sealed class PipelineMailbox
         }
     }
 
-    /// <summary>Wakes a waiting <see cref="TakeAll"/> with no event (the batch stopped).</summary>
-    public void Wake()
-    {
-        lock (_gate)
-        {
-            _wakeRequested = true;
-            Monitor.Pulse(_gate);
-        }
-    }
-
     /// <summary>Everything posted so far; waits up to <paramref name="wait"/> when nothing is there.</summary>
     public List<BatchEvent> TakeAll(TimeSpan wait)
     {
         lock (_gate)
         {
-            if (_incoming.Count == 0 && wait > TimeSpan.Zero && !_wakeRequested) Monitor.Wait(_gate, wait);
-            _wakeRequested = false;
+            if (_incoming.Count == 0 && wait > TimeSpan.Zero) Monitor.Wait(_gate, wait);
             _hasEvents = false;
             (_incoming, _outgoing) = (_outgoing, _incoming);
             _incoming.Clear();

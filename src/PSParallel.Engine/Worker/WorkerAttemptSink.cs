@@ -1,6 +1,5 @@
 using System.Management.Automation;
 using PSParallel.Engine.Attempts;
-using PSParallel.Engine.Lanes;
 using PSParallel.Engine.Protocol;
 
 namespace PSParallel.Engine.Worker;
@@ -25,26 +24,24 @@ internal sealed class WorkerAttemptSink : IAttemptSink
         }
     }
 
-    public bool TryBegin(WorkItem item, ILane lane)
+    public bool TryBegin(WorkItem item)
     {
         _writer.Write(new ItemStartedMessage(item.Index), flush: false);
         if (item.Input is not UndecodableItem bad) return true;
-        var error = new ErrorRecord(new ProtocolException($"the item could not be decoded in the worker: {bad.Reason}"),
-            "ItemNotDecodable", ErrorCategory.InvalidData, null);
-        End(item, Array.Empty<object?>(), new[] { error });
+        End(item, AttemptOutcome.Failed(Errors.ItemNotDecodable(bad.Reason)));
         return false;
     }
 
-    public void Stream(WorkItem item, object record)
+    public void Stream(WorkItem item, StreamRecord record)
     {
-        if (WireRecords.ToMessage(item.Index, record) is { } message) _writer.Write(message, flush: false);
+        _writer.Write(WireRecords.ToMessage(item.Index, record), flush: false);
     }
 
-    public void End(WorkItem item, IReadOnlyList<object?> output, IReadOnlyList<ErrorRecord> errors)
+    public void End(WorkItem item, AttemptOutcome outcome)
     {
-        var encoded = new List<byte[]>(output.Count);
-        var errorData = errors.Select(WireRecords.ToData).ToList();
-        foreach (var value in output)
+        var encoded = new List<byte[]>(outcome.Output.Count);
+        var errorData = outcome.Errors.Select(WireRecords.ToData).ToList();
+        foreach (var value in outcome.Output)
         {
             try
             {
@@ -52,8 +49,7 @@ internal sealed class WorkerAttemptSink : IAttemptSink
             }
             catch (ValueNotTransferableException ex)
             {
-                errorData.Add(new ErrorData($"An output of {BatchErrors.Describe(item)} cannot be sent back: {ex.Message}",
-                    "OutputNotTransferable", nameof(ErrorCategory.InvalidResult), typeof(ValueNotTransferableException).FullName, null, null));
+                errorData.Add(Errors.OutputNotTransferable(item, ex));
             }
         }
         _writer.Write(new ItemResultMessage(item.Index, encoded, errorData), flush: false);

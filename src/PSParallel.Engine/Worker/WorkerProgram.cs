@@ -32,7 +32,7 @@ internal static class WorkerProgram
                 throw new ProtocolException("the parent did not say hello with protocol version " + HelloMessage.CurrentVersion);
             if (Read(reader) is not SetupMessage setup) throw new ProtocolException("expected the setup message");
 
-            using var lane = CreateLane(setup, writer, out var setupError);
+            using var lane = CreateLane(setup, out var setupError);
             writer.Write(new SetupDoneMessage(setupError));
             if (lane is null) return 2;
             RunChunks(reader, writer, lane);
@@ -92,7 +92,7 @@ internal static class WorkerProgram
         }
     }
 
-    private static ILane? CreateLane(SetupMessage setup, FrameWriter writer, out ErrorData? error)
+    private static ILane? CreateLane(SetupMessage setup, out ErrorData? error)
     {
         error = null;
         try
@@ -114,9 +114,7 @@ internal static class WorkerProgram
         }
         catch (Exception ex) when (ex is not ProtocolException)
         {
-            error = WireRecords.ToData(ex is IContainsErrorRecord { ErrorRecord: { } record }
-                ? record
-                : new ErrorRecord(ex, "WorkerSetupFailed", ErrorCategory.ResourceUnavailable, null));
+            error = WireRecords.ToData(Errors.LaneSetupFailed(ex));
             return null;
         }
     }

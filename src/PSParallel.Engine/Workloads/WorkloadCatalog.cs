@@ -17,7 +17,7 @@ internal static class WorkloadCatalog
 
     public static IReadOnlyCollection<string> BuiltInNames => BuiltIns.Keys;
 
-    /// <summary>Resolves a name or type; throws <see cref="ScriptSetupException"/> listing the known names.</summary>
+    /// <summary>Resolves a name or type; throws <see cref="SetupException"/> listing the known names.</summary>
     public static Type Resolve(object workload)
     {
         var value = workload is System.Management.Automation.PSObject p ? p.BaseObject : workload;
@@ -28,12 +28,9 @@ internal static class WorkloadCatalog
             string name => FindLoadedType(name),
             _ => null,
         };
-        if (type is null) throw Unknown(value);
+        if (type is null) throw Errors.UnknownWorkload(value, BuiltIns.Keys);
         if (!IsWorkload(type) || type.IsAbstract || type.GetConstructor(Type.EmptyTypes) is null)
-            throw new ScriptSetupException(
-                $"The type '{type.FullName}' cannot be used as a workload: it must be a public class with a parameterless constructor " +
-                "that implements PSParallel.IWorkload or PSParallel.IAsyncWorkload.",
-                "InvalidWorkloadType", System.Management.Automation.ErrorCategory.InvalidArgument, type);
+            throw Errors.InvalidWorkloadType(type);
         return type;
     }
 
@@ -48,9 +45,4 @@ internal static class WorkloadCatalog
             .Where(a => !a.IsDynamic)
             .Select(a => a.GetType(name, throwOnError: false, ignoreCase: true))
             .FirstOrDefault(t => t is not null && IsWorkload(t));
-
-    private static ScriptSetupException Unknown(object? value) => new(
-        $"Unknown workload '{value}'. Known workloads: {string.Join(", ", BuiltIns.Keys)}. " +
-        "Pass one of these names, or a [type] that implements PSParallel.IWorkload or PSParallel.IAsyncWorkload.",
-        "UnknownWorkload", System.Management.Automation.ErrorCategory.ObjectNotFound, value);
 }

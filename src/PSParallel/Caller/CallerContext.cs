@@ -27,7 +27,7 @@ internal static class CallerContext
         foreach (DictionaryEntry entry in variables ?? new Hashtable())
         {
             string name = entry.Key?.ToString() ?? "";
-            ScriptSetupException.ThrowIfScriptBlock(entry.Value, $"-Variable '{name}'");
+            SetupException.ThrowIfScriptBlock(entry.Value, $"-Variable '{name}'");
             allVariables.Add(new RecipeVariable(name, entry.Value, VariableOrigin.Parameter, name));
         }
         return new ScriptRecipe
@@ -50,10 +50,7 @@ internal static class CallerContext
             var found = caller.InvokeCommand.GetCommands(name, CommandTypes.Function | CommandTypes.Filter, nameIsPattern: pattern)
                 .OfType<FunctionInfo>().ToList();
             if (found.Count == 0 && !pattern)
-                throw new ScriptSetupException(
-                    $"-Function '{name}' names no function in this session. Define the function (or dot-source the script " +
-                    "that defines it) before the call, or check the name.",
-                    "FunctionNotFound", ErrorCategory.ObjectNotFound, name);
+                throw Errors.FunctionNotFound(name);
             foreach (var function in found) definitions[function.Name] = function.Definition;
         }
         return definitions;

@@ -58,15 +58,12 @@ internal static class UsingCapture
         else
         {
             var found = caller.SessionState.PSVariable.Get(path)
-                ?? throw new ScriptSetupException(
-                    $"The script block uses {usingAst.Extent.Text}, but no variable '{path}' is defined in the caller's scope. " +
-                    "Define the variable before the call, or pass the value with -Variable.",
-                    "UsingVariableNotDefined", ErrorCategory.InvalidArgument, path);
+                ?? throw Errors.UsingVariableNotDefined(usingAst.Extent.Text, path);
             baseValue = found.Value;
         }
 
         object? value = usingAst.SubExpression is VariableExpressionAst ? baseValue : EvaluateChain(usingAst, variable, baseValue);
-        ScriptSetupException.ThrowIfScriptBlock(value, $"the value of {usingAst.Extent.Text}");
+        SetupException.ThrowIfScriptBlock(value, $"the value of {usingAst.Extent.Text}");
         return value;
     }
 

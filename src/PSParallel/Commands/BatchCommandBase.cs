@@ -76,7 +76,7 @@ public abstract class BatchCommandBase : WorkCommandBase, IDisposable
             };
             _runner = new BatchRunner(options, CreateExecutor(), new CmdletSink(this), AsResult);
         }
-        catch (Exception ex) when (ex is IContainsErrorRecord { ErrorRecord: not null } && ex is ScriptSetupException or BatchFaultedException)
+        catch (Exception ex) when (ex is IContainsErrorRecord { ErrorRecord: not null } && ex is SetupException or BatchFaultedException)
         {
             ThrowTerminatingError(((IContainsErrorRecord)ex).ErrorRecord);
         }

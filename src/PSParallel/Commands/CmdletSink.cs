@@ -1,6 +1,7 @@
 using System.Management.Automation;
-using PSParallel.Engine;
+using PSParallel.Engine.Attempts;
 using PSParallel.Engine.Protocol;
+using PSParallel.Engine.Scheduling;
 
 namespace PSParallel.Commands;
 
@@ -15,17 +16,15 @@ internal sealed class CmdletSink : IBatchSink
 
     public void WriteError(ErrorRecord error) => _cmdlet.WriteError(error);
 
-    public void WriteProgress(ProgressRecord record) => _cmdlet.WriteProgress(record);
-
-    public void WriteStream(object record)
+    public void WriteStream(StreamRecord record)
     {
-        switch (record)
+        switch (record.Kind)
         {
-            case VerboseRecord verbose: _cmdlet.WriteVerbose(verbose.Message); break;
-            case WarningRecord warning: _cmdlet.WriteWarning(warning.Message); break;
-            case DebugRecord debug: _cmdlet.WriteDebug(debug.Message); break;
-            case InformationRecord information: _cmdlet.WriteInformation(information); break;
-            case ProgressRecord progress: _cmdlet.WriteProgress(progress); break;
+            case StreamKind.Verbose: _cmdlet.WriteVerbose(record.Message); break;
+            case StreamKind.Warning: _cmdlet.WriteWarning(record.Message); break;
+            case StreamKind.Debug: _cmdlet.WriteDebug(record.Message); break;
+            case StreamKind.Information: _cmdlet.WriteInformation(record.Information!); break;
+            case StreamKind.Progress: _cmdlet.WriteProgress(record.Progress!); break;
         }
     }
 }

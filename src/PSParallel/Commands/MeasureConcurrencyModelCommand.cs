@@ -29,7 +29,7 @@ public sealed class MeasureConcurrencyModelCommand : WorkCommandBase, IDisposabl
     public long TotalItems { get; set; }
 
     [Parameter]
-    [ValidateSet(Models.Sequential, Models.Thread, Models.Process, IgnoreCase = true)]
+    [ValidateSet(nameof(ExecutionModel.Sequential), nameof(ExecutionModel.Thread), nameof(ExecutionModel.Process), IgnoreCase = true)]
     [ValidateNotNullOrEmpty]
     public string[]? Model { get; set; }
 
@@ -52,11 +52,11 @@ public sealed class MeasureConcurrencyModelCommand : WorkCommandBase, IDisposabl
 
     protected override void EndProcessing()
     {
-        if (_sample.Count == 0) ThrowTerminatingError(MeasurementErrors.NoSampleItems());
+        if (_sample.Count == 0) ThrowTerminatingError(Errors.NoSampleItems());
         try
         {
             var recipe = CreateRecipe();
-            var models = Models.All.Where(m => Model is null || Model.Contains(m, StringComparer.OrdinalIgnoreCase)).ToList();
+            var models = Enum.GetValues<ExecutionModel>().Where(m => Model is null || Model.Contains(m.ToString(), StringComparer.OrdinalIgnoreCase)).ToList();
             long totalItems = TotalItems > 0 ? TotalItems : _given;
             WriteWarning($"Measure-ConcurrencyModel runs the work several times on each of the {_sample.Count} sample items " +
                          $"(at least once per trial, {models.Count} model(s) at a few degrees; short items until a trial has run about {PassClock.MinimumTime.TotalSeconds:0.#} s). " +
@@ -74,7 +74,7 @@ public sealed class MeasureConcurrencyModelCommand : WorkCommandBase, IDisposabl
             if (ReportPath is not null) HtmlReport.Write(report, SessionState.Path.GetUnresolvedProviderPathFromPSPath(ReportPath));
             WriteObject(report);
         }
-        catch (Exception ex) when (ex is ScriptSetupException or BatchFaultedException)
+        catch (Exception ex) when (ex is SetupException or BatchFaultedException)
         {
             ThrowTerminatingError(((IContainsErrorRecord)ex).ErrorRecord);
         }

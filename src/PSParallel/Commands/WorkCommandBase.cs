@@ -46,7 +46,7 @@ public abstract class WorkCommandBase : PSCmdlet
 
     /// <summary>
     /// The work, ready for either executor: the script with $using: captured from the caller now, or
-    /// the resolved workload type. Throws <see cref="ScriptSetupException"/> on bad input.
+    /// the resolved workload type. Throws <see cref="SetupException"/> on bad input.
     /// </summary>
     private protected WorkRecipe CreateRecipe(string? powerShellPath = null)
     {

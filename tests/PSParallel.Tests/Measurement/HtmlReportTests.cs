@@ -1,6 +1,7 @@
 using System.Collections.Specialized;
 using System.Net;
 using System.Text.RegularExpressions;
+using PSParallel.Engine;
 using PSParallel.Engine.Measurement;
 using Xunit;
 
@@ -12,18 +13,18 @@ public class HtmlReportTests
     {
         var trials = new[]
         {
-            new ConcurrencyTrial(Models.Sequential, 1, 8, TimeSpan.FromSeconds(1.6), 1, 0.1, 0, 100, 0),
+            new ConcurrencyTrial(nameof(ExecutionModel.Sequential), 1, 8, TimeSpan.FromSeconds(1.6), 1, 0.1, 0, 100, 0),
             new ConcurrencyTrial(recommendation, throttle, 8, TimeSpan.FromSeconds(0.4), 4, 0.1, 0.2, 200, 0),
         };
-        var projected = new OrderedDictionary { [Models.Sequential] = TimeSpan.FromSeconds(1.6), [recommendation] = TimeSpan.FromSeconds(0.6) };
+        var projected = new OrderedDictionary { [nameof(ExecutionModel.Sequential)] = TimeSpan.FromSeconds(1.6), [recommendation] = TimeSpan.FromSeconds(0.6) };
         return new ConcurrencyReport(recommendation, throttle, "because <numbers> & more", "CpuBound", 0.9, trials, projected,
             "1..8 | Invoke-ProcessBatch { $_ }", 8, 8, 2, "7.4.0");
     }
 
     [Theory]
-    [InlineData(Models.Process, 4, "Use processes, throttle limit 4.")]
-    [InlineData(Models.Thread, 8, "Use threads, throttle limit 8.")]
-    [InlineData(Models.Sequential, 1, "Run it sequentially.")]
+    [InlineData(nameof(ExecutionModel.Process), 4, "Use processes, throttle limit 4.")]
+    [InlineData(nameof(ExecutionModel.Thread), 8, "Use threads, throttle limit 8.")]
+    [InlineData(nameof(ExecutionModel.Sequential), 1, "Run it sequentially.")]
     public void Verdict_names_the_model_in_plain_English(string model, int throttle, string verdict)
     {
         string html = HtmlReport.Render(Report(model, throttle));
@@ -35,11 +36,11 @@ public class HtmlReportTests
     {
         var trials = new[]
         {
-            Trials.Of(Models.Sequential, 1, 1.6, items: 8).ToTrial(TimeSpan.FromSeconds(1.6)),
-            Trials.Of(Models.Thread, 8, 0.2, 0.1, items: 8).ToTrial(TimeSpan.FromSeconds(1.6)),
+            Trials.Of(ExecutionModel.Sequential, 1, 1.6, items: 8).ToTrial(TimeSpan.FromSeconds(1.6)),
+            Trials.Of(ExecutionModel.Thread, 8, 0.2, 0.1, items: 8).ToTrial(TimeSpan.FromSeconds(1.6)),
         };
-        var projected = new OrderedDictionary { [Models.Sequential] = TimeSpan.FromSeconds(1.6), [Models.Thread] = TimeSpan.FromSeconds(0.3) };
-        return new ConcurrencyReport(Models.Thread, 8, "Threads <fast> & \"cheap\".", "IoBound", 0.05, trials, projected,
+        var projected = new OrderedDictionary { [nameof(ExecutionModel.Sequential)] = TimeSpan.FromSeconds(1.6), [nameof(ExecutionModel.Thread)] = TimeSpan.FromSeconds(0.3) };
+        return new ConcurrencyReport(nameof(ExecutionModel.Thread), 8, "Threads <fast> & \"cheap\".", "IoBound", 0.05, trials, projected,
             command, 8, 8, 2, "7.6.9");
     }
 

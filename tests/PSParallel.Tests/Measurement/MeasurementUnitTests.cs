@@ -1,6 +1,7 @@
 using System.Collections;
 using System.Collections.Specialized;
 using System.Management.Automation;
+using PSParallel.Engine;
 using PSParallel.Engine.Measurement;
 using PSParallel.Engine.Workloads;
 using Xunit;
@@ -9,7 +10,7 @@ namespace PSParallel.Tests.Measurement;
 
 internal static class Trials
 {
-    public static TrialMeasurement Of(string model, int degree, double seconds, double startup = 0, int items = 64, double cpu = 0) =>
+    public static TrialMeasurement Of(ExecutionModel model, int degree, double seconds, double startup = 0, int items = 64, double cpu = 0) =>
         new(model, degree, items, TimeSpan.FromSeconds(seconds), TimeSpan.FromSeconds(startup), cpu, 100, 0, null);
 }
 
@@ -88,8 +89,8 @@ public class WorkClassifierTests
     {
         var trials = new[]
         {
-            Trials.Of(Models.Thread, 2, 0.5, cpu: 0.9),
-            Trials.Of(Models.Sequential, 1, 1.0, cpu: 0.25),
+            Trials.Of(ExecutionModel.Thread, 2, 0.5, cpu: 0.9),
+            Trials.Of(ExecutionModel.Sequential, 1, 1.0, cpu: 0.25),
         };
         Assert.Equal(0.25, WorkClassifier.Utilization(trials), 3);
     }
@@ -98,7 +99,7 @@ public class WorkClassifierTests
     public void Without_sequential_the_lowest_degree_is_spread_over_the_lanes_that_could_compute()
     {
         int lanes = Math.Min(2, Environment.ProcessorCount);
-        var trials = new[] { Trials.Of(Models.Thread, 2, 1.0, cpu: 0.5 * lanes), Trials.Of(Models.Thread, 4, 1.0, cpu: 3) };
+        var trials = new[] { Trials.Of(ExecutionModel.Thread, 2, 1.0, cpu: 0.5 * lanes), Trials.Of(ExecutionModel.Thread, 4, 1.0, cpu: 3) };
         Assert.Equal(0.5, WorkClassifier.Utilization(trials), 3);
     }
 }
@@ -108,14 +109,14 @@ public class ModelChooserTests
     [Fact]
     public void Projection_is_start_up_once_plus_the_job_at_the_measured_rate()
     {
-        var trial = Trials.Of(Models.Process, 2, seconds: 2, startup: 1.5, items: 64);
+        var trial = Trials.Of(ExecutionModel.Process, 2, seconds: 2, startup: 1.5, items: 64);
         Assert.Equal(1.5 + 640 / 32.0, trial.Project(640).TotalSeconds, 6);
     }
 
     [Fact]
     public void Runspaces_opening_one_after_another_delay_the_job_by_half_their_opening()
     {
-        var trial = Trials.Of(Models.Thread, 16, seconds: 0.2, startup: 0.6, items: 64);
+        var trial = Trials.Of(ExecutionModel.Thread, 16, seconds: 0.2, startup: 0.6, items: 64);
         Assert.Equal(0.3 + 640 / 320.0, trial.Project(640).TotalSeconds, 6);
     }
 
@@ -124,57 +125,57 @@ public class ModelChooserTests
     {
         var trials = new[]
         {
-            Trials.Of(Models.Sequential, 1, 3.2),
-            Trials.Of(Models.Thread, 2, 1.6, 0.05),
-            Trials.Of(Models.Thread, 16, 0.2, 0.3),
-            Trials.Of(Models.Process, 2, 1.6, 1.2),
+            Trials.Of(ExecutionModel.Sequential, 1, 3.2),
+            Trials.Of(ExecutionModel.Thread, 2, 1.6, 0.05),
+            Trials.Of(ExecutionModel.Thread, 16, 0.2, 0.3),
+            Trials.Of(ExecutionModel.Process, 2, 1.6, 1.2),
         };
         var choice = new ModelChooser(trials, 64);
-        Assert.Equal(Models.Thread, choice.Chosen.Model);
+        Assert.Equal(ExecutionModel.Thread, choice.Chosen.Model);
         Assert.Equal(16, choice.Chosen.ThrottleLimit);
-        Assert.Equal(new[] { Models.Sequential, Models.Thread, Models.Process }, choice.Projected.Keys);
-        Assert.Equal(0.3 / 2 + 0.2, choice.Projected[Models.Thread].TotalSeconds, 6);
+        Assert.Equal(new[] { ExecutionModel.Sequential, ExecutionModel.Thread, ExecutionModel.Process }, choice.Projected.Keys);
+        Assert.Equal(0.3 / 2 + 0.2, choice.Projected[ExecutionModel.Thread].TotalSeconds, 6);
     }
 
     [Fact]
     public void A_simpler_model_within_ten_percent_wins()
     {
-        var trials = new[] { Trials.Of(Models.Thread, 2, 1.05), Trials.Of(Models.Process, 2, 0.5, 0.5) };
+        var trials = new[] { Trials.Of(ExecutionModel.Thread, 2, 1.05), Trials.Of(ExecutionModel.Process, 2, 0.5, 0.5) };
         var choice = new ModelChooser(trials, 64);
-        Assert.Equal(Models.Thread, choice.Chosen.Model);
-        Assert.Equal(Models.Process, choice.Fastest.Model);
+        Assert.Equal(ExecutionModel.Thread, choice.Chosen.Model);
+        Assert.Equal(ExecutionModel.Process, choice.Fastest.Model);
     }
 
     [Fact]
     public void A_lower_degree_within_ten_percent_of_the_models_fastest_wins()
     {
         // Thread 16 projects 0.15 + 0.2 = 0.35 s, Thread 32 0.3 + 0.02 = 0.32 s: within 10 %.
-        var trials = new[] { Trials.Of(Models.Thread, 16, 0.2, 0.3), Trials.Of(Models.Thread, 32, 0.02, 0.6) };
+        var trials = new[] { Trials.Of(ExecutionModel.Thread, 16, 0.2, 0.3), Trials.Of(ExecutionModel.Thread, 32, 0.02, 0.6) };
         var choice = new ModelChooser(trials, 64);
         Assert.Equal(16, choice.Chosen.ThrottleLimit);
-        Assert.Equal(0.35, choice.Projected[Models.Thread].TotalSeconds, 6);
+        Assert.Equal(0.35, choice.Projected[ExecutionModel.Thread].TotalSeconds, 6);
     }
 
     [Fact]
     public void A_lower_degree_more_than_ten_percent_slower_loses()
     {
-        var trials = new[] { Trials.Of(Models.Thread, 16, 0.4, 0.3), Trials.Of(Models.Thread, 32, 0.02, 0.6) };
+        var trials = new[] { Trials.Of(ExecutionModel.Thread, 16, 0.4, 0.3), Trials.Of(ExecutionModel.Thread, 32, 0.02, 0.6) };
         Assert.Equal(32, new ModelChooser(trials, 64).Chosen.ThrottleLimit);
     }
 
     [Fact]
     public void A_simpler_model_more_than_ten_percent_slower_loses()
     {
-        var trials = new[] { Trials.Of(Models.Sequential, 1, 1.2), Trials.Of(Models.Thread, 2, 1.0) };
-        Assert.Equal(Models.Thread, new ModelChooser(trials, 64).Chosen.Model);
+        var trials = new[] { Trials.Of(ExecutionModel.Sequential, 1, 1.2), Trials.Of(ExecutionModel.Thread, 2, 1.0) };
+        Assert.Equal(ExecutionModel.Thread, new ModelChooser(trials, 64).Chosen.Model);
     }
 
     [Fact]
     public void Start_up_weighs_less_as_the_job_grows()
     {
-        var trials = new[] { Trials.Of(Models.Sequential, 1, 1.0), Trials.Of(Models.Process, 2, 0.5, startup: 2) };
-        Assert.Equal(Models.Sequential, new ModelChooser(trials, 64).Chosen.Model);
-        Assert.Equal(Models.Process, new ModelChooser(trials, 64_000).Chosen.Model);
+        var trials = new[] { Trials.Of(ExecutionModel.Sequential, 1, 1.0), Trials.Of(ExecutionModel.Process, 2, 0.5, startup: 2) };
+        Assert.Equal(ExecutionModel.Sequential, new ModelChooser(trials, 64).Chosen.Model);
+        Assert.Equal(ExecutionModel.Process, new ModelChooser(trials, 64_000).Chosen.Model);
     }
 }
 
@@ -183,7 +184,7 @@ public class ReasonWriterTests
     [Fact]
     public void Says_what_ran_how_fast_against_sequential_and_how_the_work_spends_its_time()
     {
-        var trials = new[] { Trials.Of(Models.Sequential, 1, 1.6, items: 8), Trials.Of(Models.Thread, 16, 0.21, items: 8) };
+        var trials = new[] { Trials.Of(ExecutionModel.Sequential, 1, 1.6, items: 8), Trials.Of(ExecutionModel.Thread, 16, 0.21, items: 8) };
         var reason = ReasonWriter.Write(new ModelChooser(trials, 8), 8, 0.06);
         Assert.Equal("Threads at 16 finished 8 items in 0.21 s; all 8 items are projected to take 0.21 s, 7.6× faster than sequential; " +
                      "the work waits 94% of its time.", reason);
@@ -192,7 +193,7 @@ public class ReasonWriterTests
     [Fact]
     public void Explains_a_sequential_verdict_by_the_cost_of_handing_items_over()
     {
-        var trials = new[] { Trials.Of(Models.Sequential, 1, 0.001), Trials.Of(Models.Thread, 2, 0.002, 0.05) };
+        var trials = new[] { Trials.Of(ExecutionModel.Sequential, 1, 0.001), Trials.Of(ExecutionModel.Thread, 2, 0.002, 0.05) };
         var reason = ReasonWriter.Write(new ModelChooser(trials, 64), 64, 1);
         Assert.StartsWith("Sequential finished 64 items in 0.0010 s; threads at 2 would take ", reason);
         Assert.EndsWith("because handing items over costs more than it saves; the work computes 100% of its time.", reason);
@@ -201,7 +202,7 @@ public class ReasonWriterTests
     [Fact]
     public void Names_the_faster_model_that_lost_to_a_simpler_one()
     {
-        var trials = new[] { Trials.Of(Models.Thread, 2, 1.05), Trials.Of(Models.Process, 2, 0.5, 0.5) };
+        var trials = new[] { Trials.Of(ExecutionModel.Thread, 2, 1.05), Trials.Of(ExecutionModel.Process, 2, 0.5, 0.5) };
         var reason = ReasonWriter.Write(new ModelChooser(trials, 64), 64, 0.9);
         Assert.Contains("processes at 2 are projected only 5% faster on all 64 items, too little to pay for the more complex model", reason);
     }
@@ -209,7 +210,7 @@ public class ReasonWriterTests
     [Fact]
     public void Mentions_start_up_when_it_is_noticeable()
     {
-        var trials = new[] { Trials.Of(Models.Process, 2, 2, startup: 1.2) };
+        var trials = new[] { Trials.Of(ExecutionModel.Process, 2, 2, startup: 1.2) };
         Assert.StartsWith("Processes at 2 finished 64 items in 2.00 s after 1.20 s of start-up", ReasonWriter.Write(new ModelChooser(trials, 64), 64, 1));
     }
 }
@@ -227,12 +228,12 @@ public class CommandLineWriterTests
 
     [Fact]
     public void Sequential_is_ForEach_Object_with_the_script_in_a_child_scope_as_measured() =>
-        Assert.Equal("1..200 | ForEach-Object { & { $_ * 2 } }", CommandLineWriter.Write(Job(" $_ * 2 "), Models.Sequential, 1));
+        Assert.Equal("1..200 | ForEach-Object { & { $_ * 2 } }", CommandLineWriter.Write(Job(" $_ * 2 "), ExecutionModel.Sequential, 1));
 
     [Fact]
     public void Sequential_with_using_runs_on_one_thread_because_ForEach_Object_has_no_using() =>
         Assert.Equal("1..200 | Invoke-ThreadBatch { $_ * $using:k } -ThrottleLimit 1",
-            CommandLineWriter.Write(Job(" $_ * $using:k "), Models.Sequential, 1));
+            CommandLineWriter.Write(Job(" $_ * $using:k "), ExecutionModel.Sequential, 1));
 
     [Fact]
     public void Threads_and_processes_carry_the_throttle_functions_modules_and_plain_variables()
@@ -240,23 +241,23 @@ public class CommandLineWriterTests
         var variables = new OrderedDictionary { ["n"] = 5, ["name"] = "it's", ["on"] = true };
         var job = Job(" f $_ ", variables, new[] { "Mod" }, new[] { "f" });
         Assert.Equal("1..200 | Invoke-ThreadBatch { f $_ } -ThrottleLimit 16 -Function 'f' -Module 'Mod' -Variable @{ 'n' = 5; 'name' = 'it''s'; 'on' = $true }",
-            CommandLineWriter.Write(job, Models.Thread, 16));
-        Assert.StartsWith("1..200 | Invoke-ProcessBatch { f $_ } -ThrottleLimit 2 ", CommandLineWriter.Write(job, Models.Process, 2));
+            CommandLineWriter.Write(job, ExecutionModel.Thread, 16));
+        Assert.StartsWith("1..200 | Invoke-ProcessBatch { f $_ } -ThrottleLimit 2 ", CommandLineWriter.Write(job, ExecutionModel.Process, 2));
     }
 
     [Fact]
     public void A_variable_that_is_not_a_plain_value_becomes_a_placeholder()
     {
         var job = Job(" $_ ", new Hashtable { ["list"] = new List<int> { 1 } });
-        Assert.EndsWith("-Variable $variables", CommandLineWriter.Write(job, Models.Thread, 4));
+        Assert.EndsWith("-Variable $variables", CommandLineWriter.Write(job, ExecutionModel.Thread, 4));
     }
 
     [Fact]
     public void A_compiled_workload_goes_by_its_built_in_name_or_its_type()
     {
         var builtIn = new JobText { Input = "$items", Workload = WorkloadCatalog.Resolve("IsPrime") };
-        Assert.Equal("$items | Invoke-ThreadBatch -Workload IsPrime -ThrottleLimit 1", CommandLineWriter.Write(builtIn, Models.Sequential, 1));
+        Assert.Equal("$items | Invoke-ThreadBatch -Workload IsPrime -ThrottleLimit 1", CommandLineWriter.Write(builtIn, ExecutionModel.Sequential, 1));
         var own = new JobText { Input = "$items", Workload = typeof(EchoWorkload) };
-        Assert.Equal($"$items | Invoke-ProcessBatch -Workload ([{typeof(EchoWorkload).FullName}]) -ThrottleLimit 2", CommandLineWriter.Write(own, Models.Process, 2));
+        Assert.Equal($"$items | Invoke-ProcessBatch -Workload ([{typeof(EchoWorkload).FullName}]) -ThrottleLimit 2", CommandLineWriter.Write(own, ExecutionModel.Process, 2));
     }
 }

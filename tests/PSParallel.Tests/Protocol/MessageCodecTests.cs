@@ -4,6 +4,8 @@ using System.Collections;
 using System.Collections.Specialized;
 using System.Management.Automation;
 using MessagePack;
+using PSParallel.Engine;
+using PSParallel.Engine.Attempts;
 using PSParallel.Engine.Protocol;
 using Xunit;
 

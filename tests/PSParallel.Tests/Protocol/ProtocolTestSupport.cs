@@ -1,6 +1,7 @@
 using System.Collections;
 using System.Collections.Specialized;
 using System.Management.Automation;
+using PSParallel.Engine.Attempts;
 using PSParallel.Engine.Protocol;
 using Xunit;
 

@@ -19,9 +19,8 @@ internal sealed class ProcessExecutor : IExecutor
         MaxItemsPerLane = maxItemsPerProcess;
     }
 
-    public string Model => "Process";
+    public ExecutionModel Model => ExecutionModel.Process;
     public int MaxItemsPerLane { get; }
-    public bool SupportsChunks => true;
 
     // A worker start (~1 s) is mostly waiting on the new process: start them all together.
     public int MaxLanesOpeningAtOnce => int.MaxValue;
@@ -70,10 +69,7 @@ internal sealed class ProcessExecutor : IExecutor
     {
         string location = workloadType.Assembly.Location;
         if (string.IsNullOrEmpty(location))
-            throw new ScriptSetupException(
-                $"The workload type '{workloadType.FullName}' lives in an assembly with no file on disk, so a worker process cannot load it. " +
-                "Compile it to a file (for example Add-Type -OutputAssembly) and load it from there.",
-                "WorkloadAssemblyNotOnDisk", System.Management.Automation.ErrorCategory.InvalidArgument, workloadType);
+            throw Errors.WorkloadAssemblyNotOnDisk(workloadType);
         return new SetupMessage(null, location, workloadType.FullName, new Dictionary<string, byte[]>(),
             new Dictionary<string, string>(), Array.Empty<string>(), null, new Dictionary<string, string>());
     }
@@ -86,8 +82,7 @@ internal sealed class ProcessExecutor : IExecutor
         }
         catch (ValueNotTransferableException ex)
         {
-            throw new ScriptSetupException($"{variable.Describe()} cannot be sent to the worker processes: {ex.Message}",
-                "VariableNotTransferable", System.Management.Automation.ErrorCategory.InvalidArgument, variable.Value);
+            throw Errors.VariableNotTransferable(variable, ex);
         }
     }
 }

@@ -18,6 +18,8 @@ internal sealed class ProcessLane : ILane
     private readonly Action<ProcessLane, double> _retired;
     private readonly object _gate = new();
     private readonly Dictionary<long, WorkItem> _pending = new();
+    // Items the batch said to skip after the worker had started them: their late frames are let go.
+    private readonly HashSet<long> _released = new();
     private IAttemptSink? _sink;
     private TaskCompletionSource? _chunkDone;
     private Exception? _broken;
@@ -82,8 +84,7 @@ internal sealed class ProcessLane : ILane
         if (await DecodeAsync(_reader.ReadFrameAsync().AsTask()).ConfigureAwait(false) is not SetupDoneMessage done)
             throw new LaneFailedException($"worker process {WorkerId} did not confirm its setup");
         if (done.Error is { } error)
-            throw new ScriptSetupException($"A worker process could not be set up: {error.Message}", "WorkerSetupFailed",
-                ErrorCategory.ResourceUnavailable, null);
+            throw Errors.WorkerSetupFailed("A worker process", error.Message);
     }
 
     private async Task<byte[]?> ReadHelloAsync()
@@ -126,8 +127,7 @@ internal sealed class ProcessLane : ILane
                 }
                 catch (ValueNotTransferableException ex)
                 {
-                    if (sink.TryBegin(item, this))
-                        sink.End(item, Array.Empty<object?>(), new[] { NotTransferable(item, ex) });
+                    if (sink.TryBegin(item)) sink.End(item, AttemptOutcome.Failed(Errors.ItemNotTransferable(item, ex)));
                 }
             }
             if (_pending.Count == 0) return Task.CompletedTask;
@@ -145,11 +145,6 @@ internal sealed class ProcessLane : ILane
         done.Task.ContinueWith(_ => onStop.Dispose(), TaskScheduler.Default);
         return done.Task;
     }
-
-    private static ErrorRecord NotTransferable(WorkItem item, ValueNotTransferableException ex) => new(
-        ex.InContext($"{BatchErrors.Describe(item)} cannot be sent to a worker process.",
-            "Pass plain data (strings, numbers, hashtables, PSCustomObjects) instead."),
-        "ItemNotTransferable", ErrorCategory.InvalidData, item.Input);
 
     /// <summary>Reads the worker's frames until it ends; runs on its own task for the lane's life.</summary>
     private async Task ListenAsync()
@@ -184,13 +179,19 @@ internal sealed class ProcessLane : ILane
         switch (message)
         {
             case ItemStartedMessage started when Pending(started.Index) is { } item:
-                _sink!.TryBegin(item, this);
+                // The worker has started it already; if the batch says skip (it settled the item
+                // meanwhile), what the worker reports for it is let go.
+                if (!_sink!.TryBegin(item)) Release(item, skipped: true);
                 break;
             case StreamMessage stream when Pending(stream.Index) is { } item:
                 _sink!.Stream(item, WireRecords.ToRecord(stream, WorkerId));
                 break;
             case ItemResultMessage result when Pending(result.Index) is { } item:
                 ReportResult(item, result);
+                break;
+            case StreamMessage stream when IsReleased(stream.Index):
+                break;
+            case ItemResultMessage result when IsReleased(result.Index):
                 break;
             default:
                 throw new ProtocolException($"unexpected {message.GetType().Name} for an item this worker does not hold");
@@ -202,16 +203,28 @@ internal sealed class ProcessLane : ILane
         lock (_gate) return _pending.GetValueOrDefault(index);
     }
 
+    private bool IsReleased(long index)
+    {
+        lock (_gate) return _released.Contains(index);
+    }
+
     private void ReportResult(WorkItem item, ItemResultMessage result)
     {
         var output = new List<object?>(result.Output.Count);
         var errors = result.Errors.Select(e => WireRecords.ToRecord(e, item.Input)).ToList();
         foreach (var encoded in result.Output) output.Add(ValueCodec.Decode(encoded));
-        _sink!.End(item, output, errors);
+        _sink!.End(item, new AttemptOutcome(output, errors));
+        Release(item, skipped: false);
+    }
+
+    /// <summary>The item is no longer this lane's to report; the chunk is done when none is left.</summary>
+    private void Release(WorkItem item, bool skipped)
+    {
         TaskCompletionSource? finished = null;
         lock (_gate)
         {
             _pending.Remove(item.Index);
+            if (skipped) _released.Add(item.Index);
             if (_pending.Count == 0) finished = _chunkDone;
         }
         finished?.TrySetResult();

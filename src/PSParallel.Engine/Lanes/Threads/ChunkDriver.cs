@@ -18,17 +18,15 @@ public sealed class ChunkDriver
     private ScriptBlock? _script;
     private IReadOnlyList<WorkItem> _chunk = Array.Empty<WorkItem>();
     private IAttemptSink? _sink;
-    private ILane? _lane;
     private WorkItem? _current;
     private List<ErrorRecord>? _currentErrors;
 
     internal ChunkDriver(ScriptRecipe setup) => _setup = setup;
 
-    internal void Prepare(IReadOnlyList<WorkItem> chunk, IAttemptSink sink, ILane lane)
+    internal void Prepare(IReadOnlyList<WorkItem> chunk, IAttemptSink sink)
     {
         _chunk = chunk;
         _sink = sink;
-        _lane = lane;
     }
 
     /// <summary>Called by the driver script with the runspace's own session state.</summary>
@@ -39,7 +37,7 @@ public sealed class ChunkDriver
         RestoreLocation(state);
         foreach (var item in _chunk)
         {
-            if (!_sink!.TryBegin(item, _lane!)) continue;
+            if (!_sink!.TryBegin(item)) continue;
             var errors = new List<ErrorRecord>();
             _current = item;
             _currentErrors = errors;
@@ -53,20 +51,20 @@ public sealed class ChunkDriver
             }
             catch (Exception ex) when (ex is not PipelineStoppedException)
             {
-                errors.Add(BatchErrors.ForException(ex, item.Input));
+                errors.Add(Errors.ForException(ex, item.Input));
             }
             finally
             {
                 _current = null;
                 _currentErrors = null;
             }
-            _sink.End(item, (IReadOnlyList<object?>?)output ?? Array.Empty<object?>(), errors);
+            _sink.End(item, new AttemptOutcome((IReadOnlyList<object?>?)output ?? Array.Empty<object?>(), errors));
         }
     }
 
     internal void OnError(ErrorRecord record) => _currentErrors?.Add(record);
 
-    internal void OnStreamRecord(object record)
+    internal void OnStreamRecord(StreamRecord record)
     {
         if (_current is { } item) _sink!.Stream(item, record);
     }

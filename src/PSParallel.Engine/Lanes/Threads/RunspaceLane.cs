@@ -1,6 +1,7 @@
 using System.Management.Automation;
 using System.Management.Automation.Runspaces;
 using PSParallel.Engine.Attempts;
+using PSParallel.Engine.Protocol;
 using PSParallel.Engine.Recipes;
 
 namespace PSParallel.Engine.Lanes.Threads;
@@ -23,11 +24,11 @@ internal sealed class RunspaceLane : ILane
         _shell.Runspace = runspace;
         _shell.AddScript(DriverScript).AddArgument(_driver);
         _shell.Streams.Error.DataAdded += (s, e) => _driver.OnError(((PSDataCollection<ErrorRecord>)s!)[e.Index]);
-        _shell.Streams.Verbose.DataAdded += (s, e) => _driver.OnStreamRecord(((PSDataCollection<VerboseRecord>)s!)[e.Index]);
-        _shell.Streams.Warning.DataAdded += (s, e) => _driver.OnStreamRecord(((PSDataCollection<WarningRecord>)s!)[e.Index]);
-        _shell.Streams.Debug.DataAdded += (s, e) => _driver.OnStreamRecord(((PSDataCollection<DebugRecord>)s!)[e.Index]);
-        _shell.Streams.Information.DataAdded += (s, e) => _driver.OnStreamRecord(((PSDataCollection<InformationRecord>)s!)[e.Index]);
-        _shell.Streams.Progress.DataAdded += (s, e) => _driver.OnStreamRecord(((PSDataCollection<ProgressRecord>)s!)[e.Index]);
+        _shell.Streams.Verbose.DataAdded += (s, e) => _driver.OnStreamRecord(StreamRecord.Verbose(((PSDataCollection<VerboseRecord>)s!)[e.Index].Message));
+        _shell.Streams.Warning.DataAdded += (s, e) => _driver.OnStreamRecord(StreamRecord.Warning(((PSDataCollection<WarningRecord>)s!)[e.Index].Message));
+        _shell.Streams.Debug.DataAdded += (s, e) => _driver.OnStreamRecord(StreamRecord.Debug(((PSDataCollection<DebugRecord>)s!)[e.Index].Message));
+        _shell.Streams.Information.DataAdded += (s, e) => _driver.OnStreamRecord(StreamRecord.Of(((PSDataCollection<InformationRecord>)s!)[e.Index]));
+        _shell.Streams.Progress.DataAdded += (s, e) => _driver.OnStreamRecord(StreamRecord.Of(((PSDataCollection<ProgressRecord>)s!)[e.Index]));
     }
 
     public int WorkerId => _runspace.Id;
@@ -50,7 +51,7 @@ internal sealed class RunspaceLane : ILane
 
     public Task RunAsync(IReadOnlyList<WorkItem> chunk, IAttemptSink sink, CancellationToken token)
     {
-        _driver.Prepare(chunk, sink, this);
+        _driver.Prepare(chunk, sink);
         _running = InvokeAsync(token);
         return _running;
     }

@@ -26,9 +26,8 @@ internal sealed class WorkloadExecutor : IExecutor
         if (workers < wanted) ThreadPool.SetMinThreads(wanted, io);
     }
 
-    public string Model => "Thread";
+    public ExecutionModel Model => ExecutionModel.Thread;
     public int MaxItemsPerLane => 0;
-    public bool SupportsChunks => true;
     public int MaxLanesOpeningAtOnce => int.MaxValue; // a lane is just a new instance
 
     public Task<ILane> CreateLaneAsync(CancellationToken token) =>

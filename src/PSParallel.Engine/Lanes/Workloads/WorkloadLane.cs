@@ -1,3 +1,4 @@
+using System.Management.Automation;
 using PSParallel.Engine.Attempts;
 
 namespace PSParallel.Engine.Lanes.Workloads;
@@ -31,7 +32,7 @@ internal sealed class WorkloadLane : ILane
         foreach (var item in chunk)
         {
             if (cancellation.Token.IsCancellationRequested) return;
-            if (!sink.TryBegin(item, this)) continue;
+            if (!sink.TryBegin(item)) continue;
             object? result = null;
             Exception? failure = null;
             try
@@ -44,10 +45,9 @@ internal sealed class WorkloadLane : ILane
             {
                 failure = ex;
             }
-            if (failure is not null)
-                sink.End(item, Array.Empty<object?>(), new[] { BatchErrors.ForException(failure, item.Input) });
-            else
-                sink.End(item, result is null ? Array.Empty<object?>() : new[] { result }, Array.Empty<System.Management.Automation.ErrorRecord>());
+            sink.End(item, failure is not null
+                ? AttemptOutcome.Failed(Errors.ForException(failure, item.Input))
+                : new AttemptOutcome(result is null ? Array.Empty<object?>() : new[] { result }, Array.Empty<ErrorRecord>()));
         }
     }
 

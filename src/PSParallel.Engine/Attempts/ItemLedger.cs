@@ -1,0 +1,238 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Management.Automation;
+using System.Threading.Channels;
+using PSParallel.Engine.Lanes;
+using PSParallel.Engine.Scheduling;
+
+namespace PSParallel.Engine.Attempts;
+
+/// <summary>
+/// The one owner of every item transition: admitted, begun, streamed, ended, retried, timed out,
+/// stopped and settled. Lanes report to it through a <see cref="ChunkRun"/>; the scheduler takes
+/// runnable items from <see cref="Runnable"/> and hands back the chunks that ended; the pipeline
+/// thread takes what it posts (stream records and settled items) from the mailbox.
+/// <see cref="Settle"/> is the one place an item gets its final state.
+/// </summary>
+internal sealed class ItemLedger : IDisposable
+{
+    private enum StopReason { None, BatchTimeout, Stopped, Faulted }
+
+    private static readonly TimeSpan DeadlineCheckInterval = TimeSpan.FromMilliseconds(50);
+    private readonly TimeSpan? _itemTimeout;
+    private readonly TimeSpan? _batchTimeout;
+    private readonly RetrySchedule _retry;
+    private readonly ItemTally _tally = new();
+    private readonly Channel<WorkItem> _runnable = Channel.CreateUnbounded<WorkItem>();
+    private readonly ConcurrentDictionary<long, WorkItem> _unsettled = new();
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Action<BatchEvent> _post;
+    private readonly Action<TimeSpan> _attemptEnded;
+    private readonly Timer? _batchTimer;
+    private Timer? _deadlineTimer;
+    private long _admitted;
+    private volatile bool _inputComplete;
+    private int _stopReason;
+    private BatchFaultedException? _fault;
+
+    /// <param name="post">hands a stream record or a settled item to the pipeline thread</param>
+    /// <param name="attemptEnded">told each ended attempt's duration (chunk sizing)</param>
+    public ItemLedger(BatchOptions options, Action<BatchEvent> post, Action<TimeSpan> attemptEnded)
+    {
+        _itemTimeout = options.ItemTimeout;
+        _batchTimeout = options.BatchTimeout;
+        _retry = new RetrySchedule(options.RetryCount, options.RetryDelay);
+        _post = post;
+        _attemptEnded = attemptEnded;
+        Stopped = Task.Delay(Timeout.Infinite, _stop.Token).ContinueWith(_ => { }, TaskScheduler.Default);
+        if (_batchTimeout is { } limit)
+            _batchTimer = new Timer(_ => Stop(StopReason.BatchTimeout), null, limit, Timeout.InfiniteTimeSpan);
+    }
+
+    /// <summary>Items waiting to run: admitted, requeued or due for a retry. Completed when none can come.</summary>
+    public ChannelReader<WorkItem> Runnable => _runnable.Reader;
+
+    /// <summary>Called when an item becomes runnable (the lane pool may open a lane for it).</summary>
+    public Action? ItemQueued { get; set; }
+
+    public long Admitted => Volatile.Read(ref _admitted);
+    public bool IsInputComplete => _inputComplete;
+    public bool IsStopping => Volatile.Read(ref _stopReason) != (int)StopReason.None;
+    public bool TimedOut => (StopReason)Volatile.Read(ref _stopReason) == StopReason.BatchTimeout;
+    public CancellationToken StopToken => _stop.Token;
+    /// <summary>Completes when the batch stops (Ctrl+C, batch timeout, fault).</summary>
+    public Task Stopped { get; }
+    /// <summary>Why the batch cannot go on, once a lane could not be set up; the pump throws it.</summary>
+    public BatchFaultedException? Fault => Volatile.Read(ref _fault);
+    public ItemTally Tally => _tally;
+
+    /// <summary>Takes one input item: queued to run, or settled at once when the batch has stopped.</summary>
+    public void Admit(object? input)
+    {
+        var item = new WorkItem(_admitted, input);
+        Interlocked.Increment(ref _admitted);
+        _unsettled[item.Index] = item;
+        // Input that arrives after the batch ended is not run, but it is still accounted for.
+        if (IsStopping) Settle(item, UnstartedStatus());
+        else Queue(item);
+    }
+
+    /// <summary>No more input: once every item has settled, nothing more becomes runnable.</summary>
+    public void InputComplete()
+    {
+        _inputComplete = true;
+        if (_unsettled.IsEmpty) _runnable.Writer.TryComplete();
+    }
+
+    /// <summary>Starts watching running items' deadlines, when -ItemTimeoutSeconds is set.</summary>
+    public void WatchDeadlines()
+    {
+        if (_itemTimeout is null || _deadlineTimer is not null) return;
+        _deadlineTimer = new Timer(_ => EnforceDeadlines(), null, DeadlineCheckInterval, DeadlineCheckInterval);
+    }
+
+    public bool TryBegin(WorkItem item, ChunkRun run) =>
+        !IsStopping && item.TryStartAttempt(run, run.Lane.WorkerId, _itemTimeout);
+
+    public void Stream(WorkItem item, StreamRecord record) => _post(BatchEvent.Streamed(item, record));
+
+    public void End(WorkItem item, AttemptOutcome outcome)
+    {
+        if (!item.TryCloseAttempt(outcome.Timing)) return; // timed out or stopped meanwhile: that decision stands
+        var errors = outcome.Errors;
+        var retargeted = errors.Count == 0 ? errors : errors.Select(e => Errors.ForItem(e, item.Input)).ToArray();
+        Conclude(item, outcome.Output, retargeted, errors.Count == 0 ? ItemStatus.Succeeded : ItemStatus.Failed);
+    }
+
+    /// <summary>
+    /// A chunk's lane has returned, broken (<paramref name="laneError"/>) or let go by a stop or an
+    /// abort: the item it was running fails, the ones it never started run elsewhere.
+    /// </summary>
+    public void ChunkEnded(ChunkRun run, Exception? laneError)
+    {
+        foreach (var item in run.Items)
+        {
+            if (item.IsSettled) continue;
+            if (item.IsRunning && item.Run == run)
+            {
+                if (item.TryCloseAttempt())
+                    Conclude(item, Array.Empty<object?>(),
+                        new[] { Errors.LaneFailed(item, laneError ?? new LaneFailedException("the worker stopped")) },
+                        ItemStatus.Failed);
+            }
+            else if (item.Run != run && !IsStopping)
+            {
+                Queue(item); // never started here: back in the queue
+            }
+        }
+    }
+
+    /// <summary>Ctrl+C, -ErrorAction Stop, Select-Object -First: running items are cancelled, the rest skipped.</summary>
+    public void Stop() => Stop(StopReason.Stopped);
+
+    /// <summary>The batch cannot go on: stops it, and the pump throws <paramref name="fault"/>.</summary>
+    public void Halt(BatchFaultedException fault)
+    {
+        Interlocked.CompareExchange(ref _fault, fault, null);
+        Stop(StopReason.Faulted);
+    }
+
+    public void Dispose()
+    {
+        Stop(StopReason.Stopped);
+        _batchTimer?.Dispose();
+        _deadlineTimer?.Dispose();
+    }
+
+    private void Queue(WorkItem item)
+    {
+        _runnable.Writer.TryWrite(item);
+        ItemQueued?.Invoke();
+    }
+
+    /// <summary>After a closed attempt: retry it if allowed, else settle it with <paramref name="outcome"/>.</summary>
+    private void Conclude(WorkItem item, IReadOnlyList<object?> output, IReadOnlyList<ErrorRecord> errors, ItemStatus outcome)
+    {
+        item.SetResult(output, errors);
+        _attemptEnded(item.Duration);
+        if (outcome != ItemStatus.Succeeded && _retry.AllowsAnotherAttempt(item.Attempts) && !IsStopping)
+            ScheduleRetry(item);
+        else
+            Settle(item, outcome);
+    }
+
+    private void ScheduleRetry(WorkItem item)
+    {
+        var delay = _retry.DelayBeforeRetry(item.Attempts);
+        item.ReturnToWaiting();
+        Task.Delay(delay, _stop.Token).ContinueWith(t =>
+        {
+            if (!t.IsCanceled) Queue(item);
+        }, TaskScheduler.Default);
+    }
+
+    private void EnforceDeadlines()
+    {
+        long now = Stopwatch.GetTimestamp();
+        foreach (var item in _unsettled.Values)
+        {
+            if (!item.IsRunning || item.DeadlineTimestamp == 0 || now < item.DeadlineTimestamp) continue;
+            var run = item.Run;
+            if (!item.TryCloseAttempt()) continue;
+            Conclude(item, Array.Empty<object?>(), new[] { Errors.ItemTimedOut(item, _itemTimeout!.Value) }, ItemStatus.TimedOut);
+            run?.Abort();
+        }
+    }
+
+    /// <summary>The one place an item gets its final state.</summary>
+    private void Settle(WorkItem item, ItemStatus status)
+    {
+        if (!item.TrySettle(status)) return;
+        _unsettled.TryRemove(item.Index, out _);
+        _tally.Count(status);
+        _post(BatchEvent.Settled(item));
+        if (_inputComplete && _unsettled.IsEmpty) _runnable.Writer.TryComplete();
+    }
+
+    private ItemStatus UnstartedStatus() => TimedOut ? ItemStatus.TimedOut : ItemStatus.Skipped;
+
+    private void Stop(StopReason reason)
+    {
+        if (Interlocked.CompareExchange(ref _stopReason, (int)reason, (int)StopReason.None) != (int)StopReason.None) return;
+        // Settle first, cancel after: an item that reacts to the cancellation must not be reported
+        // as failed by its lane before the stop has given it its state.
+        foreach (var item in _unsettled.Values)
+        {
+            var status = reason == StopReason.BatchTimeout ? ItemStatus.TimedOut
+                : item.Attempts > 0 ? ItemStatus.Cancelled : ItemStatus.Skipped;
+            Settle(item, status);
+        }
+        _stop.Cancel();
+        _runnable.Writer.TryComplete();
+        _post(BatchEvent.Woken);
+    }
+}
+
+/// <summary>Something that happened to an item on a lane, to be written on the pipeline thread.</summary>
+internal readonly struct BatchEvent
+{
+    private BatchEvent(WorkItem? item, StreamRecord? stream, bool settled)
+    {
+        Item = item;
+        Stream = stream;
+        IsSettled = settled;
+    }
+
+    /// <summary>The item; null only for <see cref="Woken"/>.</summary>
+    public WorkItem? Item { get; }
+    /// <summary>The record the item wrote, for a stream event.</summary>
+    public StreamRecord? Stream { get; }
+    /// <summary>The item reached its final state and is ready to be emitted.</summary>
+    public bool IsSettled { get; }
+    /// <summary>Nothing happened to an item: the batch stopped, and the pipeline thread must look.</summary>
+    public bool IsWake => Item is null;
+
+    public static BatchEvent Streamed(WorkItem item, StreamRecord record) => new(item, record, false);
+    public static BatchEvent Settled(WorkItem item) => new(item, null, true);
+    public static BatchEvent Woken => new(null, null, false);
+}
