@@ -147,7 +147,7 @@ function Get-WorkloadInstance([string] $Name) {
     $engine = [AppDomain]::CurrentDomain.GetAssemblies() | Where-Object { $_.GetName().Name -eq 'PSParallel.Engine' } |
         Select-Object -First 1
     if (-not $engine) { throw 'PSParallel.Engine is not loaded.' }
-    $type = $engine.GetType("PSParallel.Workloads.${Name}Workload", $true)
+    $type = $engine.GetType("PSParallel.Engine.Workloads.${Name}Workload", $true)
     [Activator]::CreateInstance($type)
 }
 

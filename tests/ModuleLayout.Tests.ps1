@@ -31,11 +31,42 @@ Describe 'Module layout' {
         'PSParallel.Engine.Scheduling.BatchRunner' -as [type] | Should -BeNullOrEmpty
     }
 
-    It 'exports only the built-in workloads and the runspace driver from the engine' {
-        # Everything else is internal to the engine and the cmdlet assembly (InternalsVisibleTo).
+    It 'exports only the built-in workloads from the engine' {
+        # Everything else is internal to the engine, the cmdlet assembly and the tests (InternalsVisibleTo).
         $exported = @($engine.GetExportedTypes() | ForEach-Object FullName | Sort-Object)
-        $unexpected = @($exported | Where-Object { $_ -notlike 'PSParallel.Workloads.*' -and $_ -ne 'PSParallel.Engine.Lanes.Threads.ChunkDriver' })
-        $unexpected | Should -BeNullOrEmpty
-        $exported | Should -Contain 'PSParallel.Workloads.SpinWorkload'
+        @($exported | Where-Object { $_ -notlike 'PSParallel.Engine.Workloads.*' }) | Should -BeNullOrEmpty
+        $exported | Should -Contain 'PSParallel.Engine.Workloads.SpinWorkload'
+    }
+}
+
+# The source layout docs/architecture.md describes: folders are namespaces, and the engine never
+# sees the caller's cmdlet (the cmdlet assembly captures the caller and hands plain data down).
+Describe 'Source layout' {
+    BeforeAll {
+        $script:src = Join-Path (Split-Path -Parent $PSScriptRoot) 'src'
+        $script:roots = @{ 'PSParallel' = 'PSParallel'; 'PSParallel.Contracts' = 'PSParallel'; 'PSParallel.Engine' = 'PSParallel.Engine' }
+        $script:sources = foreach ($project in $roots.Keys) {
+            $projectDir = Join-Path $src $project
+            Get-ChildItem $projectDir -Recurse -Filter '*.cs' -File |
+                Where-Object { $_.FullName -notmatch '[\\/](obj|bin)[\\/]' } |
+                ForEach-Object { [pscustomobject]@{ Project = $project; Root = $projectDir; File = $_ } }
+        }
+    }
+
+    It 'gives every C# file the namespace of its folder' {
+        $sources.Count | Should -BeGreaterThan 50
+        $wrong = foreach ($s in $sources) {
+            $relative = [IO.Path]::GetRelativePath($s.Root, $s.File.DirectoryName)
+            $expected = if ($relative -eq '.') { $roots[$s.Project] } else { "$($roots[$s.Project]).$($relative -replace '[\\/]', '.')" }
+            $declared = (Select-String -Path $s.File.FullName -Pattern '^namespace ([\w.]+);' | Select-Object -First 1).Matches.Groups[1].Value
+            if ($declared -ne $expected) { "$($s.Project)/$relative/$($s.File.Name): $declared, expected $expected" }
+        }
+        $wrong | Should -BeNullOrEmpty
+    }
+
+    It 'keeps PSCmdlet out of the engine' {
+        $engineFiles = $sources | Where-Object Project -eq 'PSParallel.Engine' | ForEach-Object { $_.File.FullName }
+        Select-String -Path $engineFiles -Pattern '\bPSCmdlet\b' | ForEach-Object { "$($_.Filename):$($_.LineNumber)" } |
+            Should -BeNullOrEmpty
     }
 }

@@ -6,7 +6,7 @@ using PSParallel.Engine.Lanes;
 using PSParallel.Engine.Lanes.Workloads;
 using PSParallel.Engine.Protocol;
 using PSParallel.Engine.Scheduling;
-using PSParallel.Workloads;
+using PSParallel.Engine.Workloads;
 using Xunit;
 
 namespace PSParallel.Tests;

@@ -72,10 +72,10 @@ internal static class SequentialPipeline
 /// <summary>
 /// Times the passes of a sequential trial on the thread that runs them (wall, and processor time
 /// net of waiting for a processor, see <see cref="ThreadCpuClock"/>), decides the warm-up and the
-/// number of passes, and counts thrown errors. Used by the sequential pipeline's script (hence
-/// public: PowerShell calls only public types' members) and by the compiled workload's trial.
+/// number of passes, and counts thrown errors. Used by the sequential pipeline's script (through its
+/// public methods) and by the compiled workload's trial.
 /// </summary>
-public sealed class PassClock
+internal sealed class PassClock
 {
     /// <summary>
     /// Shorter runs are repeated: the clocks, processor time above all, are too coarse for them, and

@@ -5,7 +5,7 @@ using System.Security.Cryptography;
 using System.Text;
 using PSParallel.Engine.Measurement;
 
-namespace PSParallel.Workloads;
+namespace PSParallel.Engine.Workloads;
 
 // The built-in workloads, each driven by the item alone. Public so that a worker process can
 // load them by type name and users can name them with [type].

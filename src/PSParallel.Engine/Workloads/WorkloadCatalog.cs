@@ -1,5 +1,3 @@
-using PSParallel.Workloads;
-
 namespace PSParallel.Engine.Workloads;
 
 /// <summary>Finds a compiled workload by built-in name, by type name, or from a [type].</summary>

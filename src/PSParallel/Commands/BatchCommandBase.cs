@@ -1,5 +1,4 @@
 using System.Management.Automation;
-using PSParallel.Engine;
 using PSParallel.Engine.Lanes;
 using PSParallel.Engine.Scheduling;
 
@@ -76,9 +75,9 @@ public abstract class BatchCommandBase : WorkCommandBase, IDisposable
             };
             _runner = new BatchRunner(options, CreateExecutor(), new CmdletSink(this), AsResult);
         }
-        catch (Exception ex) when (ex is IContainsErrorRecord { ErrorRecord: not null } && ex is SetupException or BatchFaultedException)
+        catch (Exception ex) when (EndsTheCall(ex))
         {
-            ThrowTerminatingError(((IContainsErrorRecord)ex).ErrorRecord);
+            ThrowTerminatingError(ex);
         }
     }
 
@@ -111,11 +110,11 @@ public abstract class BatchCommandBase : WorkCommandBase, IDisposable
         {
             step();
         }
-        catch (BatchFaultedException fault)
+        catch (Exception ex) when (EndsTheCall(ex))
         {
             _runner!.Dispose();
             StoreSummary();
-            ThrowTerminatingError(fault.ErrorRecord);
+            ThrowTerminatingError(ex);
         }
     }
 

@@ -74,9 +74,9 @@ public sealed class MeasureConcurrencyModelCommand : WorkCommandBase, IDisposabl
             if (ReportPath is not null) HtmlReport.Write(report, SessionState.Path.GetUnresolvedProviderPathFromPSPath(ReportPath));
             WriteObject(report);
         }
-        catch (Exception ex) when (ex is SetupException or BatchFaultedException)
+        catch (Exception ex) when (EndsTheCall(ex))
         {
-            ThrowTerminatingError(((IContainsErrorRecord)ex).ErrorRecord);
+            ThrowTerminatingError(ex);
         }
         catch (OperationCanceledException) when (_stop.IsCancellationRequested)
         {

@@ -1,6 +1,7 @@
 using System.Collections;
 using System.Management.Automation;
 using PSParallel.Caller;
+using PSParallel.Engine;
 using PSParallel.Engine.Lanes.Processes;
 using PSParallel.Engine.Recipes;
 using PSParallel.Engine.Workloads;
@@ -40,6 +41,14 @@ public abstract class WorkCommandBase : PSCmdlet
     public string[]? Module { get; set; }
 
     protected bool UsesWorkload => ParameterSetName == WorkloadSet;
+
+    /// <summary>
+    /// The failures that end a call of any cmdlet of the module with a terminating error: bad input
+    /// found before anything runs, and a batch that cannot go on. Each carries the record to throw.
+    /// </summary>
+    private protected static bool EndsTheCall(Exception ex) => ex is SetupException or BatchFaultedException;
+
+    private protected void ThrowTerminatingError(Exception failure) => ThrowTerminatingError(((IContainsErrorRecord)failure).ErrorRecord);
 
     /// <summary>Whether this ProcessRecord call carries an item (not just a call without input).</summary>
     protected bool HasInput => MyInvocation.ExpectingInput || MyInvocation.BoundParameters.ContainsKey(nameof(InputObject));

@@ -9,9 +9,9 @@ namespace PSParallel.Engine.Lanes.Threads;
 /// Runs a chunk of items inside one runspace, on that runspace's own thread. Each item gets its
 /// own child scope ($_ bound, variables do not leak to the next item), its own output and its own
 /// errors; stream records are attributed to the item that is running when they are written.
-/// Public because the runspace's driver script calls <see cref="Run"/>.
+/// The runspace's driver script calls <see cref="Run"/> (PowerShell calls a public method of an internal type).
 /// </summary>
-public sealed class ChunkDriver
+internal sealed class ChunkDriver
 {
     private readonly ScriptRecipe _setup;
     private readonly List<PSVariable> _itemVariables = new(1);
