@@ -11,7 +11,7 @@
     # Loaded at import, so the public types (ItemResult, IWorkload...) resolve for the user's own code.
     RequiredAssemblies   = @('PSParallel.Contracts.dll')
     FormatsToProcess     = @('PSParallel.format.ps1xml')
-    CmdletsToExport      = @('Invoke-ThreadBatch', 'Invoke-ProcessBatch', 'Measure-ConcurrencyModel')
+    CmdletsToExport      = @('Invoke-ThreadBatch', 'Invoke-ProcessBatch', 'Measure-ConcurrencyModel', 'Start-WorkerPool', 'Stop-WorkerPool', 'Get-WorkerPool')
     FunctionsToExport    = @()
     AliasesToExport      = @()
     VariablesToExport    = @()

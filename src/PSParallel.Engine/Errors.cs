@@ -107,6 +107,27 @@ internal static class Errors
         "Compile it to a file (for example Add-Type -OutputAssembly) and load it from there.",
         "WorkloadAssemblyNotOnDisk", ErrorCategory.InvalidArgument, type);
 
+    // ---- warm pools ------------------------------------------------------------------------------
+
+    public static SetupException PoolBusy() => new(
+        "The worker pool is running another batch, and -NoWait was given. Leave out -NoWait to wait for it, " +
+        "or start another pool with Start-WorkerPool.",
+        "WorkerPoolBusy", ErrorCategory.ResourceBusy, null);
+
+    public static SetupException PoolStopped() => new(
+        "The worker pool has been stopped (Stop-WorkerPool, or the session that made it ended). Start a new one with Start-WorkerPool.",
+        "WorkerPoolStopped", ErrorCategory.InvalidOperation, null);
+
+    /// <summary>-Variable, -Function, -Module (and a worker's PowerShell) are the pool's, set when it started.</summary>
+    public static SetupException PoolOwnsSetup(string parameter) => new(
+        $"-{parameter} cannot be given with -Pool: the pool's runspaces or workers were set up when it started. " +
+        $"Pass -{parameter} to Start-WorkerPool instead, or use $using: for values of this batch.",
+        "PoolOwnsSetup", ErrorCategory.InvalidArgument, parameter);
+
+    public static SetupException PoolModelMismatch(string command, string poolModel, string otherCommand) => new(
+        $"{command} cannot run on a {poolModel} pool. Use {otherCommand} with this pool, or start a pool of the other model.",
+        "WorkerPoolModelMismatch", ErrorCategory.InvalidArgument, poolModel);
+
     public static ErrorRecord NoSampleItems() => new(
         new ArgumentException(
             "Measure-ConcurrencyModel got no sample items, so there is nothing to measure. Pipe the items to it " +

@@ -1,5 +1,7 @@
 using System.Management.Automation;
+using PSParallel.Engine;
 using PSParallel.Engine.Lanes;
+using PSParallel.Engine.Pools;
 using PSParallel.Engine.Scheduling;
 
 namespace PSParallel.Commands;
@@ -10,6 +12,7 @@ namespace PSParallel.Commands;
 /// </summary>
 public abstract class BatchCommandBase : WorkCommandBase, IDisposable
 {
+    private readonly CancellationTokenSource _stopWaiting = new();
     private BatchRunner? _runner;
     private bool _summaryStored;
 
@@ -43,6 +46,15 @@ public abstract class BatchCommandBase : WorkCommandBase, IDisposable
     [ValidateNotNullOrEmpty]
     public string? SummaryVariable { get; set; }
 
+    /// <summary>Run on this warm pool's runspaces or workers (Start-WorkerPool) instead of opening new ones.</summary>
+    [Parameter]
+    [ValidateNotNull]
+    public WorkerPool? Pool { get; set; }
+
+    /// <summary>With -Pool: fail at once when another batch has the pool, instead of waiting for it.</summary>
+    [Parameter]
+    public SwitchParameter NoWait { get; set; }
+
     /// <summary>The degree used when -ThrottleLimit is not given.</summary>
     protected abstract int DefaultThrottleLimit { get; }
 
@@ -55,15 +67,22 @@ public abstract class BatchCommandBase : WorkCommandBase, IDisposable
     /// <summary>The executor for this call, built from the bound parameters.</summary>
     private protected abstract IExecutor CreateExecutor();
 
+    /// <summary>The model this cmdlet runs items with (and the model of pool it takes).</summary>
+    private protected abstract ExecutionModel Model { get; }
+
+    /// <summary>Parameters that set up runspaces or workers, which a pool has set up already.</summary>
+    private protected virtual IEnumerable<string> SetupParameters => new[] { nameof(Variable), nameof(Function), nameof(Module) };
+
     protected int EffectiveThrottleLimit => ThrottleLimit > 0 ? ThrottleLimit : DefaultThrottleLimit;
 
     protected override void BeginProcessing()
     {
         try
         {
+            var executor = Pool is null ? CreateExecutor() : LeasePool(Pool);
             var options = new BatchOptions
             {
-                ThrottleLimit = EffectiveThrottleLimit,
+                ThrottleLimit = executor is PoolLease lease ? lease.ThrottleLimit : EffectiveThrottleLimit,
                 BatchTimeout = TimeoutSeconds > 0 ? TimeSpan.FromSeconds(TimeoutSeconds) : null,
                 ItemTimeout = ItemTimeoutSeconds > 0 ? TimeSpan.FromSeconds(ItemTimeoutSeconds) : null,
                 Ordered = Ordered,
@@ -73,7 +92,7 @@ public abstract class BatchCommandBase : WorkCommandBase, IDisposable
                 MaxChunkSize = Math.Max(MaxChunkSize, FixedChunkSize),
                 Activity = MyInvocation.MyCommand.Name,
             };
-            _runner = new BatchRunner(options, CreateExecutor(), new CmdletSink(this), AsResult);
+            _runner = new BatchRunner(options, executor, new CmdletSink(this), AsResult);
         }
         catch (Exception ex) when (EndsTheCall(ex))
         {
@@ -94,14 +113,43 @@ public abstract class BatchCommandBase : WorkCommandBase, IDisposable
         StoreSummary();
     }
 
-    protected override void StopProcessing() => _runner?.Stop();
+    protected override void StopProcessing()
+    {
+        _stopWaiting.Cancel();
+        _runner?.Stop();
+    }
 
     public void Dispose()
     {
         // Reached after Ctrl+C, -ErrorAction Stop or Select-Object -First: stop what runs, count the rest.
         _runner?.Dispose();
+        _stopWaiting.Dispose();
         StoreSummary();
         GC.SuppressFinalize(this);
+    }
+
+    /// <summary>
+    /// The pool for this batch (waiting while another batch has it, unless -NoWait), at its own
+    /// size or the smaller -ThrottleLimit; the pool's setup stands, so setup parameters are refused.
+    /// </summary>
+    private PoolLease LeasePool(WorkerPool pool)
+    {
+        var warm = (WarmPool)pool.Handle;
+        if (warm.Model != Model)
+        {
+            string other = Model == ExecutionModel.Thread ? "Invoke-ProcessBatch" : "Invoke-ThreadBatch";
+            throw Errors.PoolModelMismatch(MyInvocation.MyCommand.Name, pool.Model, other);
+        }
+        if (SetupParameters.FirstOrDefault(MyInvocation.BoundParameters.ContainsKey) is { } given) throw Errors.PoolOwnsSetup(given);
+        int throttle = ThrottleLimit > 0 ? Math.Min(ThrottleLimit, warm.Size) : warm.Size;
+        try
+        {
+            return warm.Lease(CreateRecipe(), throttle, wait: !NoWait, _stopWaiting.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            throw new PipelineStoppedException();
+        }
     }
 
     private void RunGuarded(Action step)

@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using PSParallel.Engine;
 using PSParallel.Engine.Lanes;
 
 namespace PSParallel.Commands;
@@ -24,6 +25,11 @@ public sealed class InvokeProcessBatchCommand : BatchCommandBase
     public string? PowerShellPath { get; set; }
 
     protected override int DefaultThrottleLimit => Environment.ProcessorCount;
+
+    private protected override ExecutionModel Model => ExecutionModel.Process;
+
+    private protected override IEnumerable<string> SetupParameters =>
+        base.SetupParameters.Append(nameof(PowerShellPath)).Append(nameof(MaxItemsPerProcess));
 
     protected override int FixedChunkSize => ChunkSize;
 

@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using PSParallel.Engine;
 using PSParallel.Engine.Lanes;
 using PSParallel.Engine.Scheduling;
 
@@ -14,6 +15,10 @@ public sealed class InvokeThreadBatchCommand : BatchCommandBase
     public SwitchParameter UseNewRunspace { get; set; }
 
     protected override int DefaultThrottleLimit => BatchOptions.DefaultThreadThrottle;
+
+    private protected override ExecutionModel Model => ExecutionModel.Thread;
+
+    private protected override IEnumerable<string> SetupParameters => base.SetupParameters.Append(nameof(UseNewRunspace));
 
     private protected override IExecutor CreateExecutor() => CreateRecipe().CreateThreadExecutor(EffectiveThrottleLimit, UseNewRunspace);
 }

@@ -13,8 +13,11 @@ namespace PSParallel.Engine.Lanes.Threads;
 /// </summary>
 internal sealed class ChunkDriver
 {
-    private readonly ScriptRecipe _setup;
     private readonly List<PSVariable> _itemVariables = new(1);
+    private ScriptRecipe _setup;
+    // A batch's $using: values and preferences, still to be set in the runspace (a warm pool's
+    // runspace taking another batch); the first batch's come with the runspace's session state.
+    private ScriptRecipe? _unapplied;
     private ScriptBlock? _script;
     private IReadOnlyList<WorkItem> _chunk = Array.Empty<WorkItem>();
     private IAttemptSink? _sink;
@@ -22,6 +25,14 @@ internal sealed class ChunkDriver
     private List<ErrorRecord>? _currentErrors;
 
     internal ChunkDriver(ScriptRecipe setup) => _setup = setup;
+
+    /// <summary>Takes another batch's script, $using: values, preferences and location.</summary>
+    internal void Rescript(ScriptRecipe batch)
+    {
+        _setup = batch;
+        _unapplied = batch;
+        _script = null;
+    }
 
     internal void Prepare(IReadOnlyList<WorkItem> chunk, IAttemptSink sink)
     {
@@ -32,6 +43,12 @@ internal sealed class ChunkDriver
     /// <summary>Called by the driver script with the runspace's own session state.</summary>
     public void Run(SessionState state)
     {
+        if (_unapplied is { } batch)
+        {
+            foreach (var variable in batch.Variables) state.PSVariable.Set(variable.Name, variable.Value);
+            foreach (var (name, value) in batch.Preferences) state.PSVariable.Set(name, value);
+            _unapplied = null;
+        }
         // Created here, on the runspace's thread, so the script block belongs to this runspace.
         _script ??= ScriptBlock.Create(_setup.ScriptText);
         RestoreLocation(state);

@@ -7,7 +7,7 @@ using PSParallel.Engine.Recipes;
 namespace PSParallel.Engine.Lanes.Threads;
 
 /// <summary>One runspace of the pool, set up once, running chunks through a <see cref="ChunkDriver"/>.</summary>
-internal sealed class RunspaceLane : ILane
+internal sealed class RunspaceLane : IReusableLane
 {
     private const string DriverScript = "param($driver) $driver.Run($ExecutionContext.SessionState)";
     private readonly Runspace _runspace;
@@ -32,6 +32,16 @@ internal sealed class RunspaceLane : ILane
     }
 
     public int WorkerId => _runspace.Id;
+
+    /// <summary>Its processor time is this process's.</summary>
+    public double CpuSeconds => 0;
+
+    /// <summary>Another batch's script block runs here next (a warm pool); compiled workloads use no runspace.</summary>
+    public Task PrepareAsync(WorkRecipe batch, CancellationToken token)
+    {
+        _driver.Rescript(batch.Script ?? throw new InvalidOperationException("a compiled workload does not run in a pool's runspace"));
+        return Task.CompletedTask;
+    }
 
     public static RunspaceLane Open(InitialSessionState sessionState, ScriptRecipe setup)
     {

@@ -1,0 +1,58 @@
+using PSParallel.Engine.Lanes;
+using PSParallel.Engine.Recipes;
+
+namespace PSParallel.Engine.Pools;
+
+/// <summary>
+/// A warm pool for the length of one batch, as the batch's executor: its lanes are the pool's,
+/// lent prepared for this batch's work. When the batch ends it waits (briefly) for the lanes it
+/// borrowed to come back, so the next batch finds them idle, then frees the pool.
+/// </summary>
+internal sealed class PoolLease : IExecutor
+{
+    private static readonly TimeSpan ReturnWait = TimeSpan.FromSeconds(5);
+    private readonly WarmPool _pool;
+    private readonly WorkRecipe _recipe;
+    private readonly CountdownEvent _lent = new(1);
+    // A compiled workload on a thread pool needs no runspace: it runs as it would without the pool.
+    private readonly IExecutor? _direct;
+    private int _disposed;
+
+    public PoolLease(WarmPool pool, WorkRecipe recipe, int throttleLimit)
+    {
+        _pool = pool;
+        _recipe = recipe;
+        ThrottleLimit = throttleLimit;
+        if (recipe.Script is null && pool.Model == ExecutionModel.Thread) _direct = recipe.CreateThreadExecutor(throttleLimit);
+    }
+
+    /// <summary>The pool's size, or less when the batch asked for less.</summary>
+    public int ThrottleLimit { get; }
+    public ExecutionModel Model => _pool.Model;
+    public int MaxItemsPerLane => 0;
+    // Lending is quick; only a replacement for a lost lane opens, and it mostly waits.
+    public int MaxLanesOpeningAtOnce => int.MaxValue;
+
+    public async Task<ILane> CreateLaneAsync(CancellationToken token)
+    {
+        if (_direct is not null) return await _direct.CreateLaneAsync(token).ConfigureAwait(false);
+        var lane = await _pool.LendAsync(_recipe, token).ConfigureAwait(false);
+        _lent.AddCount();
+        return new LentLane(lane, (returned, usable) =>
+        {
+            _pool.GiveBack(returned, usable);
+            _lent.Signal();
+        });
+    }
+
+    public double CpuSeconds() => ProcessCpu.Seconds() + _pool.WorkerCpuSeconds();
+
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        _direct?.Dispose();
+        _lent.Signal();
+        _lent.Wait(ReturnWait);
+        _pool.EndBatch();
+    }
+}

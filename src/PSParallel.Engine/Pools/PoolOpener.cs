@@ -1,0 +1,18 @@
+using System.Management.Automation.Runspaces;
+using PSParallel.Engine.Lanes;
+using PSParallel.Engine.Lanes.Threads;
+using PSParallel.Engine.Recipes;
+
+namespace PSParallel.Engine.Pools;
+
+/// <summary>Opens warm pools of each model with the pool's own setup (-Variable, -Function, -Module).</summary>
+internal static class PoolOpener
+{
+    public static Task<WarmPool> OpenThreadsAsync(ScriptRecipe setup, int size, CancellationToken token)
+    {
+        var sessionState = SessionStateBuilder.Create(setup);
+        // As in a batch: opening a runspace blocks for tens of milliseconds, so on a dedicated thread.
+        return WarmPool.OpenAsync(ExecutionModel.Thread, size, open => Task.Factory.StartNew(
+            () => (IReusableLane)RunspaceLane.Open(sessionState, setup), open, TaskCreationOptions.LongRunning, TaskScheduler.Default), token);
+    }
+}

@@ -1,0 +1,85 @@
+using System.Collections;
+using System.Management.Automation;
+using System.Management.Automation.Runspaces;
+using PSParallel.Caller;
+using PSParallel.Engine;
+using PSParallel.Engine.Pools;
+using PSParallel.Engine.Scheduling;
+
+namespace PSParallel.Commands;
+
+/// <summary>
+/// Start-WorkerPool: opens runspaces (or worker processes) now, set up once with -Variable,
+/// -Function and -Module, for batches to run on with -Pool. The pool ends with Stop-WorkerPool,
+/// its Dispose(), or the runspace that made it.
+/// </summary>
+[Cmdlet(VerbsLifecycle.Start, "WorkerPool")]
+[OutputType(typeof(WorkerPool))]
+public sealed class StartWorkerPoolCommand : PSCmdlet, IDisposable
+{
+    private readonly CancellationTokenSource _stop = new();
+
+    [Parameter(Mandatory = true, Position = 0)]
+    [ValidateSet(nameof(ExecutionModel.Thread), nameof(ExecutionModel.Process), IgnoreCase = true)]
+    public string Model { get; set; } = null!;
+
+    /// <summary>Runspaces or worker processes to open. Default: as the Invoke cmdlet of that model.</summary>
+    [Parameter]
+    [ValidateRange(1, int.MaxValue)]
+    public int ThrottleLimit { get; set; }
+
+    [Parameter]
+    public IDictionary? Variable { get; set; }
+
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string[]? Function { get; set; }
+
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string[]? Module { get; set; }
+
+    protected override void EndProcessing()
+    {
+        var model = Enum.Parse<ExecutionModel>(Model, ignoreCase: true);
+        int size = ThrottleLimit > 0 ? ThrottleLimit
+            : model == ExecutionModel.Thread ? BatchOptions.DefaultThreadThrottle : Environment.ProcessorCount;
+        WarmPool warm;
+        try
+        {
+            var setup = CallerContext.CreateSetup(this, ScriptBlock.Create(""), Variable, Function, Module);
+            warm = PoolOpener.OpenThreadsAsync(setup, size, _stop.Token).GetAwaiter().GetResult();
+        }
+        catch (Exception ex) when (ex is SetupException)
+        {
+            ThrowTerminatingError(((IContainsErrorRecord)ex).ErrorRecord);
+            return;
+        }
+        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+        {
+            throw new PipelineStoppedException();
+        }
+        var pool = new WorkerPool(WorkerPoolRegistry.NextId(), model.ToString(), size, warm);
+        WorkerPoolRegistry.Add(pool);
+        EndWithRunspace(pool);
+        WriteObject(pool);
+    }
+
+    /// <summary>A pool never outlives the session that made it.</summary>
+    private static void EndWithRunspace(WorkerPool pool)
+    {
+        if (Runspace.DefaultRunspace is not { } runspace) return;
+        runspace.StateChanged += (_, e) =>
+        {
+            if (e.RunspaceStateInfo.State is RunspaceState.Closing or RunspaceState.Closed or RunspaceState.Broken) pool.Dispose();
+        };
+    }
+
+    protected override void StopProcessing() => _stop.Cancel();
+
+    public void Dispose()
+    {
+        _stop.Dispose();
+        GC.SuppressFinalize(this);
+    }
+}

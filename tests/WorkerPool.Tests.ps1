@@ -1,0 +1,140 @@
+#requires -Version 7.2
+# Behaviour tests for warm pools (CONTRACT.md, Wave 2, "Warm pools"): Start-WorkerPool, -Pool and
+# -NoWait on both Invoke cmdlets, Stop-WorkerPool, Get-WorkerPool. Real runspaces and real worker
+# processes; the time a pool saves is measured in bench/ProcessBatch.ps1, not here.
+
+BeforeAll {
+    Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+    Import-PSParallel
+}
+
+Describe 'Start-WorkerPool -Model Thread' {
+    BeforeAll {
+        function Get-Double([int] $x) { 2 * $x }
+        $script:pool = Start-WorkerPool -Model Thread -ThrottleLimit 2 -Variable @{ Base = 100 } -Function Get-Double
+    }
+    AfterAll { $pool | Stop-WorkerPool }
+
+    It 'returns an open pool of that size with every runspace open' {
+        $pool | Should -BeOfType ([PSParallel.WorkerPool])
+        $pool.Model | Should -Be 'Thread'
+        $pool.ThrottleLimit | Should -Be 2
+        $pool.WorkersAlive | Should -Be 2
+        $pool.State | Should -Be 'Open'
+    }
+
+    It 'runs batch after batch on the same runspaces, with the pool''s -Variable and each batch''s $using:' {
+        $before = $pool.BatchesRun
+        $offset = 1
+        $first = 1..20 | Invoke-ThreadBatch { [pscustomobject]@{ V = $Base + $_ + $using:offset; R = [runspace]::DefaultRunspace.Id } } -Pool $pool
+        $offset = 2
+        $second = 1..20 | Invoke-ThreadBatch { [pscustomobject]@{ V = $Base + $_ + $using:offset; R = [runspace]::DefaultRunspace.Id } } -Pool $pool
+        ($first.V | Sort-Object) | Should -Be (1..20 | ForEach-Object { 101 + $_ })
+        ($second.V | Sort-Object) | Should -Be (1..20 | ForEach-Object { 102 + $_ })
+        $runspaces = @($first.R + $second.R | Sort-Object -Unique)
+        $runspaces.Count | Should -BeLessOrEqual 2
+        @($second.R | Sort-Object -Unique | Where-Object { $_ -notin $first.R }) | Should -BeNullOrEmpty -Because 'the second batch runs on the first batch''s runspaces'
+        $pool.BatchesRun | Should -Be ($before + 2)
+    }
+
+    It 'gives every batch the pool''s -Function' {
+        (1..3 | Invoke-ThreadBatch { Get-Double $_ } -Pool $pool | Sort-Object) | Should -Be @(2, 4, 6)
+    }
+
+    It 'does not let an item''s variables leak into the next batch' {
+        $null = 1..4 | Invoke-ThreadBatch { $leaked = "from $_"; $global:notInScope = 1 } -Pool $pool
+        $seen = 1..4 | Invoke-ThreadBatch { "[$leaked]" } -Pool $pool
+        $seen | Should -Be @('[]', '[]', '[]', '[]')
+    }
+
+    It 'runs a compiled workload with the pool, and reports the pool''s size in the summary' {
+        $out = 1..5 | Invoke-ThreadBatch -Workload IsPrime -Pool $pool -SummaryVariable s
+        ($out | Where-Object { $_ }).Count | Should -Be 3
+        $s.ThrottleLimit | Should -Be 2
+        $s.Model | Should -Be 'Thread'
+    }
+
+    It 'refuses -Variable, -Function, -Module and -UseNewRunspace with -Pool, naming the parameter' {
+        foreach ($case in @(@{ Variable = @{ a = 1 } }, @{ Module = 'Microsoft.PowerShell.Utility' }, @{ UseNewRunspace = $true })) {
+            $err = $null
+            try { 1 | Invoke-ThreadBatch { $_ } -Pool $pool @case } catch { $err = $_ }
+            $err.FullyQualifiedErrorId | Should -BeLike 'PoolOwnsSetup*'
+            "$err" | Should -BeLike "*-$(@($case.Keys)[0]) cannot be given with -Pool*"
+        }
+    }
+
+    It 'refuses a pool of the other model' {
+        $err = $null
+        try { 1 | Invoke-ProcessBatch { $_ } -Pool $pool } catch { $err = $_ }
+        $err.FullyQualifiedErrorId | Should -BeLike 'WorkerPoolModelMismatch*'
+    }
+
+    It 'lists the pool in Get-WorkerPool' {
+        Get-WorkerPool | Where-Object Id -eq $pool.Id | Should -Not -BeNullOrEmpty
+    }
+}
+
+Describe 'One batch at a time' {
+    BeforeAll {
+        $script:pool = Start-WorkerPool -Model Thread -ThrottleLimit 2
+        $script:other = New-PSParallelInstance
+    }
+    AfterAll {
+        Remove-PSParallelInstance $other
+        $pool | Stop-WorkerPool
+    }
+
+    It 'makes a second batch wait for the first, or fail at once with -NoWait' {
+        $null = $other.AddScript('param($p) 1..2 | Invoke-ThreadBatch { Start-Sleep -Milliseconds 1500; [datetime]::UtcNow } -Pool $p').AddArgument($pool)
+        $running = $other.BeginInvoke()
+        Wait-Until { $pool.State -eq 'Busy' } -TimeoutSeconds 20
+        $err = $null
+        try { 1 | Invoke-ThreadBatch { $_ } -Pool $pool -NoWait } catch { $err = $_ }
+        $err.FullyQualifiedErrorId | Should -BeLike 'WorkerPoolBusy*'
+
+        $started = 1 | Invoke-ThreadBatch { [datetime]::UtcNow } -Pool $pool
+        $firstEnded = @($other.EndInvoke($running)) | Sort-Object | Select-Object -Last 1
+        $started | Should -BeGreaterOrEqual $firstEnded -Because 'the waiting batch ran only after the first gave the pool back'
+        $pool.State | Should -Be 'Open'
+    }
+
+    It 'stays usable after a pooled batch is stopped with Ctrl+C' {
+        $other.Commands.Clear()
+        $null = $other.AddScript('param($p) 1..20 | Invoke-ThreadBatch { Start-Sleep -Seconds 30 } -Pool $p').AddArgument($pool)
+        $running = $other.BeginInvoke()
+        Wait-Until { $pool.State -eq 'Busy' } -TimeoutSeconds 20
+        Start-Sleep -Milliseconds 300
+        $sw = [System.Diagnostics.Stopwatch]::StartNew()
+        $other.Stop()
+        $sw.Elapsed.TotalSeconds | Should -BeLessThan 10
+        $out = 1..4 | Invoke-ThreadBatch { $_ * 3 } -Pool $pool -NoWait
+        ($out | Sort-Object) | Should -Be @(3, 6, 9, 12)
+        $pool.WorkersAlive | Should -Be 2
+    }
+}
+
+Describe 'Stop-WorkerPool' {
+    It 'stops pools from the pipeline; a stopped pool is refused and no longer listed' {
+        $a = Start-WorkerPool Thread -ThrottleLimit 1
+        $b = Start-WorkerPool Thread -ThrottleLimit 1
+        $a, $b | Stop-WorkerPool
+        $a.State | Should -Be 'Stopped'
+        $b.WorkersAlive | Should -Be 0
+        Get-WorkerPool | Where-Object Id -in $a.Id, $b.Id | Should -BeNullOrEmpty
+        $err = $null
+        try { 1 | Invoke-ThreadBatch { $_ } -Pool $a } catch { $err = $_ }
+        $err.FullyQualifiedErrorId | Should -BeLike 'WorkerPoolStopped*'
+    }
+
+    It 'ends a pool with the runspace that made it' {
+        $ps = New-PSParallelInstance
+        try {
+            $made = $ps.AddScript('Start-WorkerPool Thread -ThrottleLimit 1').Invoke()[0]
+            $made.State | Should -Be 'Open'
+            $ps.Runspace.Close()
+            Wait-Until { $made.State -eq 'Stopped' } -TimeoutSeconds 10
+            $made.WorkersAlive | Should -Be 0
+        }
+        finally { Remove-PSParallelInstance $ps }
+    }
+}
