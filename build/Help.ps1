@@ -243,7 +243,7 @@ function Get-CommandHelpModel {
     }
     $parameters = @($parameters)
     if (-not $parameterSets) {
-        $parameterSets = @($parameters.Sets | Where-Object { $_ -ne '(All)' } | Select-Object -Unique)
+        $parameterSets = @($parameters | ForEach-Object Sets | Where-Object { $_ -ne '(All)' } | Select-Object -Unique)
     }
     if (-not $parameterSets) { $parameterSets = @('__AllParameterSets') }
 

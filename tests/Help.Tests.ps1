@@ -15,6 +15,9 @@ Describe 'Get-Help <name>' -ForEach @(
     @{ name = 'Invoke-ThreadBatch' }
     @{ name = 'Invoke-ProcessBatch' }
     @{ name = 'Measure-ConcurrencyModel' }
+    @{ name = 'Start-WorkerPool' }
+    @{ name = 'Stop-WorkerPool' }
+    @{ name = 'Get-WorkerPool' }
 ) {
     BeforeAll {
         $help = Get-Help $name -Full
@@ -33,7 +36,7 @@ Describe 'Get-Help <name>' -ForEach @(
 
     It 'describes every parameter' {
         $names = (Get-Command $name).Parameters.Keys | Where-Object { $_ -notin $commonParameters }
-        $names | Should -Contain 'ScriptBlock'
+        if ($name -notlike '*-WorkerPool') { $names | Should -Contain 'ScriptBlock' }
         $missing = foreach ($n in $names) {
             $p = $help.parameters.parameter | Where-Object name -EQ $n
             $text = if ($p) { ($p.description | ForEach-Object Text) -join ' ' } else { '' }
@@ -42,8 +45,8 @@ Describe 'Get-Help <name>' -ForEach @(
         $missing | Should -BeNullOrEmpty -Because 'every parameter must be described in help'
     }
 
-    It 'has at least three examples' {
-        @($help.examples.example).Count | Should -BeGreaterOrEqual 3
+    It 'has examples (at least three for the commands that run work)' {
+        @($help.examples.example).Count | Should -BeGreaterOrEqual ($name -like '*-WorkerPool' ? 2 : 3)
     }
 }
 
@@ -78,6 +81,13 @@ Describe 'Default views' {
         $text = $s | Out-String
         $text | Should -BeLike '*Succeeded*'
         $text | Should -BeLike '*Thread*'
+    }
+
+    It 'WorkerPool has a default table view' {
+        Get-FormatData -TypeName PSParallel.WorkerPool | Should -Not -BeNullOrEmpty
+        $pool = Start-WorkerPool Thread -ThrottleLimit 1
+        try { ($pool | Out-String) | Should -Match 'WorkersAlive\s+BatchesRun\s+State' }
+        finally { $pool | Stop-WorkerPool }
     }
 
     It 'ConcurrencyReport has a default view (its rendering is tested with Measure-ConcurrencyModel)' {
