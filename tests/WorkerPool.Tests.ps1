@@ -69,6 +69,20 @@ Describe 'Start-WorkerPool -Model Thread' {
         $err.FullyQualifiedErrorId | Should -BeLike 'WorkerPoolModelMismatch*'
     }
 
+    It 'measures on the pool with Measure-ConcurrencyModel -Pool, and gives a command that runs on it' {
+        $before = $pool.BatchesRun
+        $report = 1..16 | Measure-ConcurrencyModel { Start-Sleep -Milliseconds 20; $_ } -Pool $pool -TotalItems 1000 -WarningAction SilentlyContinue
+        @($report.Trials.Model | Sort-Object -Unique) | Should -Be @('Sequential', 'Thread')
+        ($report.Trials | Where-Object Model -eq 'Thread').ThrottleLimit | Should -Be 2
+        $pool.BatchesRun | Should -BeGreaterThan $before
+        $report.Recommendation | Should -Be 'Thread' -Because 'two threads wait in parallel'
+        $report.Command | Should -Be '1..16 | Invoke-ThreadBatch { Start-Sleep -Milliseconds 20; $_ } -Pool $pool'
+        (Invoke-Expression $report.Command | Sort-Object) | Should -Be (1..16)
+        $err = $null
+        try { 1..4 | Measure-ConcurrencyModel { $_ } -Pool $pool -Model Process -WarningAction SilentlyContinue } catch { $err = $_ }
+        $err.FullyQualifiedErrorId | Should -BeLike 'WorkerPoolModelMismatch*'
+    }
+
     It 'lists the pool in Get-WorkerPool' {
         Get-WorkerPool | Where-Object Id -eq $pool.Id | Should -Not -BeNullOrEmpty
     }

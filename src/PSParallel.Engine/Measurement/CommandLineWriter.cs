@@ -17,6 +17,10 @@ internal sealed class JobText
     public IReadOnlyList<string> Functions { get; init; } = Array.Empty<string>();
     public IReadOnlyList<string> Modules { get; init; } = Array.Empty<string>();
     public IDictionary? Variables { get; init; }
+    /// <summary>The warm pool the job was measured on, as the caller named it (e.g. "$pool"); null for none.</summary>
+    public string? Pool { get; init; }
+    /// <summary>The model of that pool.</summary>
+    public ExecutionModel? PoolModel { get; init; }
 }
 
 /// <summary>
@@ -36,7 +40,9 @@ internal static class CommandLineWriter
             $"{job.Input} |",
             model == ExecutionModel.Process ? "Invoke-ProcessBatch" : "Invoke-ThreadBatch",
             job.Script is { } body ? $"{{{body}}}" : $"-Workload {WorkloadText(job.Workload!)}",
-            $"-ThrottleLimit {(model == ExecutionModel.Sequential ? 1 : throttleLimit)}",
+            job.Pool is { } pool && model == job.PoolModel
+                ? $"-Pool {pool}"
+                : $"-ThrottleLimit {(model == ExecutionModel.Sequential ? 1 : throttleLimit)}",
         };
         if (job.Functions.Count > 0) line.Add($"-Function {string.Join(",", job.Functions.Select(Quote))}");
         if (job.Modules.Count > 0) line.Add($"-Module {string.Join(",", job.Modules.Select(Quote))}");

@@ -1,3 +1,4 @@
+using PSParallel.Engine.Pools;
 using PSParallel.Engine.Recipes;
 
 namespace PSParallel.Engine.Measurement;
@@ -8,6 +9,8 @@ internal sealed class StudyOptions
     public required IReadOnlyList<ExecutionModel> Models { get; init; }
     public required int MaxThrottleLimit { get; init; }
     public required long TotalItems { get; init; }
+    /// <summary>A warm pool to measure its model on, at its size, with no start-up to pay.</summary>
+    public WarmPool? Pool { get; init; }
 }
 
 /// <summary>
@@ -42,9 +45,14 @@ internal sealed class ConcurrencyStudy
         int sequentialAt = trials.Count - 1;
         // At least two sample items a lane, so that a trial measures a rate, not the latency of one item.
         int sampleCap = Math.Max(1, _sample.Count / 2);
-        if (_options.Models.Contains(ExecutionModel.Thread))
+        if (_options.Pool is { } pool)
+        {
+            progress($"the warm pool's {(pool.Model == ExecutionModel.Process ? "processes" : "threads")} at {pool.Size}");
+            trials.Add(runner.RunPool(pool.Model, pool.Size, pool));
+        }
+        else if (_options.Models.Contains(ExecutionModel.Thread))
             Climb(ExecutionModel.Thread, new DegreeLadder(cores, Math.Min(_options.MaxThrottleLimit, sampleCap)), runner, trials, progress);
-        if (_options.Models.Contains(ExecutionModel.Process))
+        if (_options.Pool is null && _options.Models.Contains(ExecutionModel.Process))
         {
             // Every worker is a whole pwsh that takes about a second to start: more workers than the
             // cores are tried only when processes are already the fastest way.

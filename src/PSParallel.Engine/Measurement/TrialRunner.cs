@@ -3,6 +3,7 @@ using System.Management.Automation;
 using PSParallel.Engine.Attempts;
 using PSParallel.Engine.Lanes;
 using PSParallel.Engine.Lanes.Processes;
+using PSParallel.Engine.Pools;
 using PSParallel.Engine.Recipes;
 using PSParallel.Engine.Scheduling;
 
@@ -92,9 +93,10 @@ internal sealed class TrialRunner
     /// The items through the batch engine on a pool of <paramref name="degree"/> lanes, opened before
     /// the clock starts: their opening is the trial's start-up, timed on its own.
     /// </summary>
-    public TrialMeasurement RunPool(ExecutionModel model, int degree)
+    public TrialMeasurement RunPool(ExecutionModel model, int degree, WarmPool? warm = null)
     {
-        var inner = model == ExecutionModel.Process ? _recipe.CreateProcessExecutor() : _recipe.CreateThreadExecutor(degree);
+        var inner = warm is not null ? warm.Lease(_recipe, degree, wait: true, _token)
+            : model == ExecutionModel.Process ? _recipe.CreateProcessExecutor() : _recipe.CreateThreadExecutor(degree);
         var executor = new PreparedExecutor(inner);
         Func<long> probe = inner is ProcessExecutor workers
             ? () => OwnWorkingSet() + workers.WorkerWorkingSetBytes()

@@ -1,6 +1,7 @@
 using System.Management.Automation;
 using PSParallel.Engine;
 using PSParallel.Engine.Measurement;
+using PSParallel.Engine.Pools;
 using PSParallel.Engine.Workloads;
 
 namespace PSParallel.Commands;
@@ -41,6 +42,11 @@ public sealed class MeasureConcurrencyModelCommand : WorkCommandBase, IDisposabl
     [ValidateNotNullOrEmpty]
     public string? ReportPath { get; set; }
 
+    /// <summary>Measure on this warm pool's workers (sequentially too), and recommend running on it.</summary>
+    [Parameter]
+    [ValidateNotNull]
+    public WorkerPool? Pool { get; set; }
+
     private int SampleLimit => SampleSize > 0 ? SampleSize : DefaultSampleLimit;
 
     protected override void ProcessRecord()
@@ -55,8 +61,11 @@ public sealed class MeasureConcurrencyModelCommand : WorkCommandBase, IDisposabl
         if (_sample.Count == 0) ThrowTerminatingError(Errors.NoSampleItems());
         try
         {
+            var warm = Pool is null ? null : PoolFor(Pool);
             var recipe = CreateRecipe();
-            var models = Enum.GetValues<ExecutionModel>().Where(m => Model is null || Model.Contains(m.ToString(), StringComparer.OrdinalIgnoreCase)).ToList();
+            var models = Enum.GetValues<ExecutionModel>()
+                .Where(m => Model is null ? warm is null || m == ExecutionModel.Sequential || m == warm.Model : Model.Contains(m.ToString(), StringComparer.OrdinalIgnoreCase))
+                .ToList();
             long totalItems = TotalItems > 0 ? TotalItems : _given;
             WriteWarning($"Measure-ConcurrencyModel runs the work several times on each of the {_sample.Count} sample items " +
                          $"(at least once per trial, {models.Count} model(s) at a few degrees; short items until a trial has run about {PassClock.MinimumTime.TotalSeconds:0.#} s). " +
@@ -66,6 +75,7 @@ public sealed class MeasureConcurrencyModelCommand : WorkCommandBase, IDisposabl
                 Models = models,
                 MaxThrottleLimit = MaxThrottleLimit,
                 TotalItems = totalItems,
+                Pool = warm,
             });
             var progress = new MeasurementProgress(this);
             var trials = study.Run(progress.Next, WriteWarning, _stop.Token);
@@ -92,6 +102,21 @@ public sealed class MeasureConcurrencyModelCommand : WorkCommandBase, IDisposabl
         GC.SuppressFinalize(this);
     }
 
+    /// <summary>
+    /// The pool's engine side. Its setup stands (setup parameters are refused), and only its own
+    /// model can be measured on it besides sequential.
+    /// </summary>
+    private WarmPool PoolFor(WorkerPool pool)
+    {
+        var warm = (WarmPool)pool.Handle;
+        foreach (var setup in new[] { nameof(Variable), nameof(Function), nameof(Module) })
+            if (MyInvocation.BoundParameters.ContainsKey(setup)) throw Errors.PoolOwnsSetup(setup);
+        var other = warm.Model == ExecutionModel.Thread ? ExecutionModel.Process : ExecutionModel.Thread;
+        if (Model?.Contains(other.ToString(), StringComparer.OrdinalIgnoreCase) == true)
+            throw Errors.PoolModelMismatch($"Measure-ConcurrencyModel -Model {other}", pool.Model, $"-Model {warm.Model}");
+        return warm;
+    }
+
     private JobText DescribeJob() => new()
     {
         Input = PipelineInputText.Find(MyInvocation),
@@ -100,6 +125,8 @@ public sealed class MeasureConcurrencyModelCommand : WorkCommandBase, IDisposabl
         Functions = Function ?? Array.Empty<string>(),
         Modules = Module ?? Array.Empty<string>(),
         Variables = Variable,
+        Pool = Pool is null ? null : PipelineInputText.FindArgument(MyInvocation, nameof(Pool)) ?? "$pool",
+        PoolModel = Pool is null ? null : ((WarmPool)Pool.Handle).Model,
     };
 
     private string PowerShellVersion() =>

@@ -22,14 +22,33 @@ internal static class PipelineInputText
 
     public static string Find(InvocationInfo invocation)
     {
-        var (script, commandStart) = Source(invocation);
-        var ast = Parser.ParseInput(script, out _, out var errors);
-        if (errors.Length > 0) return Placeholder;
-        if (ast.Find(a => a is CommandAst c && c.Extent.StartOffset == commandStart, searchNestedScriptBlocks: true) is not CommandAst command ||
-            command.Parent is not PipelineAst pipeline)
-            return Placeholder;
+        if (Command(invocation) is not { Parent: PipelineAst pipeline } command) return Placeholder;
         int position = pipeline.PipelineElements.IndexOf(command);
         return position > 0 ? string.Join(" | ", pipeline.PipelineElements.Take(position).Select(e => e.Extent.Text)) : Placeholder;
+    }
+
+    /// <summary>The text of the argument given to <paramref name="parameter"/> (as "-Pool $p"), or null.</summary>
+    public static string? FindArgument(InvocationInfo invocation, string parameter)
+    {
+        if (Command(invocation) is not { } command) return null;
+        var elements = command.CommandElements;
+        for (int i = 0; i < elements.Count; i++)
+        {
+            if (elements[i] is not CommandParameterAst named ||
+                !parameter.StartsWith(named.ParameterName, StringComparison.OrdinalIgnoreCase)) continue;
+            if (named.Argument is { } argument) return argument.Extent.Text;
+            return i + 1 < elements.Count ? elements[i + 1].Extent.Text : null;
+        }
+        return null;
+    }
+
+    /// <summary>The command's own syntax tree, from the script it was called in; null when there is no script text.</summary>
+    private static CommandAst? Command(InvocationInfo invocation)
+    {
+        var (script, commandStart) = Source(invocation);
+        var ast = Parser.ParseInput(script, out _, out var errors);
+        if (errors.Length > 0) return null;
+        return ast.Find(a => a is CommandAst c && c.Extent.StartOffset == commandStart, searchNestedScriptBlocks: true) as CommandAst;
     }
 
     private static (string Script, int CommandStart) Source(InvocationInfo invocation)
