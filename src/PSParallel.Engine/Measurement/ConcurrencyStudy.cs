@@ -18,18 +18,11 @@ internal sealed class StudyOptions
 /// processor share), then threads and processes up their degree ladders. Start-up is part of every
 /// pool trial and measured apart, so the projection counts it once.
 /// </summary>
-internal sealed class ConcurrencyStudy
+internal sealed class ConcurrencyStudy(WorkRecipe recipe, IReadOnlyList<object?> sample, StudyOptions options)
 {
-    private readonly WorkRecipe _recipe;
-    private readonly IReadOnlyList<object?> _sample;
-    private readonly StudyOptions _options;
-
-    public ConcurrencyStudy(WorkRecipe recipe, IReadOnlyList<object?> sample, StudyOptions options)
-    {
-        _recipe = recipe;
-        _sample = sample;
-        _options = options;
-    }
+    private readonly WorkRecipe _recipe = recipe;
+    private readonly IReadOnlyList<object?> _sample = sample;
+    private readonly StudyOptions _options = options;
 
     /// <summary>Runs every trial; <paramref name="progress"/> hears which one starts next.</summary>
     public IReadOnlyList<TrialMeasurement> Run(Action<string> progress, Action<string> warn, CancellationToken token)
