@@ -101,7 +101,7 @@ internal sealed class ProtocolResolver : IFormatterResolver
     {
         public static readonly IMessagePackFormatter<T>? Formatter =
             typeof(T) == typeof(Message) ? (IMessagePackFormatter<T>)(object)MessageFormatter.Instance
-            : typeof(T) == typeof(object) ? (IMessagePackFormatter<T>)(object)ValueFormatter.Instance
+            : typeof(T) == typeof(object) ? (IMessagePackFormatter<T>)(object)ValueReader.Instance
             : BuiltinResolver.Instance.GetFormatter<T>();
     }
 }
@@ -295,9 +295,9 @@ internal sealed class MessageFormatter : IMessagePackFormatter<Message>
         writer.Write((int)code);
     }
 
-    private delegate void ValueWriter<T>(ref MessagePackWriter writer, T value);
+    private delegate void ElementWriter<T>(ref MessagePackWriter writer, T value);
 
-    private static void WriteMap<T>(ref MessagePackWriter writer, IReadOnlyDictionary<string, T>? map, string field, ValueWriter<T> writeValue)
+    private static void WriteMap<T>(ref MessagePackWriter writer, IReadOnlyDictionary<string, T>? map, string field, ElementWriter<T> writeValue)
     {
         if (map is null)
         {
@@ -423,9 +423,9 @@ internal sealed class MessageFormatter : IMessagePackFormatter<Message>
         if (actual != expected) throw Wire.Bad($"a {message} message has {expected} fields, this one has {actual}");
     }
 
-    private delegate T ValueReader<T>(ref MessagePackReader reader, string field);
+    private delegate T ElementReader<T>(ref MessagePackReader reader, string field);
 
-    private static IReadOnlyDictionary<string, T> ReadMap<T>(ref MessagePackReader reader, MessagePackSerializerOptions options, string field, ValueReader<T> readValue)
+    private static IReadOnlyDictionary<string, T> ReadMap<T>(ref MessagePackReader reader, MessagePackSerializerOptions options, string field, ElementReader<T> readValue)
     {
         int count = Wire.EnterMap(ref reader, options, field);
         try
@@ -446,7 +446,7 @@ internal sealed class MessageFormatter : IMessagePackFormatter<Message>
     }
 
     /// <summary>An array of <paramref name="field"/> elements, each read by <paramref name="readElement"/>.</summary>
-    private static IReadOnlyList<T> ReadList<T>(ref MessagePackReader reader, MessagePackSerializerOptions options, string field, ValueReader<T> readElement)
+    private static IReadOnlyList<T> ReadList<T>(ref MessagePackReader reader, MessagePackSerializerOptions options, string field, ElementReader<T> readElement)
     {
         int count = Wire.EnterArray(ref reader, options, field);
         try
@@ -463,7 +463,7 @@ internal sealed class MessageFormatter : IMessagePackFormatter<Message>
 
     /// <summary>A record sent as an array of exactly <paramref name="expectedFields"/> fields, read by <paramref name="readFields"/>.</summary>
     private static T ReadRecord<T>(ref MessagePackReader reader, MessagePackSerializerOptions options, string field, string what,
-        int expectedFields, ValueReader<T> readFields)
+        int expectedFields, ElementReader<T> readFields)
     {
         int fields = Wire.EnterArray(ref reader, options, field);
         try
