@@ -189,27 +189,33 @@ internal static class MessageShapes
                 Wire.Int32(ref r, "hello.ProtocolVersion"),
                 Wire.Int32(ref r, "hello.ProcessId"))),
 
-        new MessageShape<SetupMessage>(2, "setup", 8,
-            static (ref MessagePackWriter w, SetupMessage m) =>
+        new MessageShape<ScriptSetupMessage>(2, "script-setup", 6,
+            static (ref MessagePackWriter w, ScriptSetupMessage m) =>
             {
-                w.Write(m.ScriptText);
-                w.Write(m.WorkloadAssemblyPath);
-                w.Write(m.WorkloadTypeName);
-                WriteMap(ref w, m.Variables, nameof(SetupMessage.Variables), static (ref MessagePackWriter w, byte[] v) => w.Write(v ?? NullValue));
-                WriteMap(ref w, m.Functions, nameof(SetupMessage.Functions), static (ref MessagePackWriter w, string v) => w.Write(v ?? ""));
+                w.Write(m.ScriptText ?? "");
+                WriteMap(ref w, m.Variables, nameof(ScriptSetupMessage.Variables), static (ref MessagePackWriter w, byte[] v) => w.Write(v ?? NullValue));
+                WriteMap(ref w, m.Functions, nameof(ScriptSetupMessage.Functions), static (ref MessagePackWriter w, string v) => w.Write(v ?? ""));
                 WriteStrings(ref w, m.Modules);
                 w.Write(m.Location);
-                WriteMap(ref w, m.Preferences, nameof(SetupMessage.Preferences), static (ref MessagePackWriter w, string v) => w.Write(v ?? ""));
+                WriteMap(ref w, m.Preferences, nameof(ScriptSetupMessage.Preferences), static (ref MessagePackWriter w, string v) => w.Write(v ?? ""));
             },
-            static (ref MessagePackReader r, MessagePackSerializerOptions o) => new SetupMessage(
-                Wire.NullableString(ref r, "setup.ScriptText"),
-                Wire.NullableString(ref r, "setup.WorkloadAssemblyPath"),
-                Wire.NullableString(ref r, "setup.WorkloadTypeName"),
-                ReadMap(ref r, o, "setup.Variables", static (ref MessagePackReader r, string f) => Wire.Binary(ref r, f)),
-                ReadMap(ref r, o, "setup.Functions", static (ref MessagePackReader r, string f) => Wire.String(ref r, f)),
-                ReadStrings(ref r, o, "setup.Modules"),
-                Wire.NullableString(ref r, "setup.Location"),
-                ReadMap(ref r, o, "setup.Preferences", static (ref MessagePackReader r, string f) => Wire.String(ref r, f)))),
+            static (ref MessagePackReader r, MessagePackSerializerOptions o) => new ScriptSetupMessage(
+                Wire.String(ref r, "script-setup.ScriptText"),
+                ReadMap(ref r, o, "script-setup.Variables", static (ref MessagePackReader r, string f) => Wire.Binary(ref r, f)),
+                ReadMap(ref r, o, "script-setup.Functions", static (ref MessagePackReader r, string f) => Wire.String(ref r, f)),
+                ReadStrings(ref r, o, "script-setup.Modules"),
+                Wire.NullableString(ref r, "script-setup.Location"),
+                ReadMap(ref r, o, "script-setup.Preferences", static (ref MessagePackReader r, string f) => Wire.String(ref r, f)))),
+
+        new MessageShape<WorkloadSetupMessage>(9, "workload-setup", 2,
+            static (ref MessagePackWriter w, WorkloadSetupMessage m) =>
+            {
+                w.Write(m.AssemblyPath ?? "");
+                w.Write(m.TypeName ?? "");
+            },
+            static (ref MessagePackReader r, MessagePackSerializerOptions o) => new WorkloadSetupMessage(
+                Wire.String(ref r, "workload-setup.AssemblyPath"),
+                Wire.String(ref r, "workload-setup.TypeName"))),
 
         new MessageShape<SetupDoneMessage>(3, "setup-done", 1,
             static (ref MessagePackWriter w, SetupDoneMessage m) => ErrorShape.WriteOrNil(ref w, m.Error),

@@ -62,8 +62,8 @@ public class MessageCodecTests
         for (int i = 0; i < values.Length; i++) Same(values[i], ValueCodec.Decode(resultBack.Output[i]), $"output {i}");
 
         var variables = values.Select((v, i) => (Name: "v" + i, Value: v)).ToDictionary(p => p.Name, p => ValueCodec.Encode(p.Value));
-        var setup = new SetupMessage("$_", null, null, variables, new Dictionary<string, string>(), Array.Empty<string>(), null, new Dictionary<string, string>());
-        var setupBack = Assert.IsType<SetupMessage>(MessageCodec.Decode(MessageCodec.Encode(setup)));
+        var setup = new ScriptSetupMessage("$_", variables, new Dictionary<string, string>(), Array.Empty<string>(), null, new Dictionary<string, string>());
+        var setupBack = Assert.IsType<ScriptSetupMessage>(MessageCodec.Decode(MessageCodec.Encode(setup)));
         for (int i = 0; i < values.Length; i++) Same(values[i], ValueCodec.Decode(setupBack.Variables["v" + i]), $"variable v{i}");
     }
 
@@ -117,18 +117,32 @@ public class MessageCodecTests
             w.WriteArrayHeader(2); w.Write(4); w.WriteArrayHeader(1); w.WriteArrayHeader(2); w.Write(1); w.Write("not bytes");
         }), "chunk item.EncodedValue: expected binary, found a string");
         yield return Case("chunk items not an array", Raw((ref MessagePackWriter w) => { w.WriteArrayHeader(2); w.Write(4); w.WriteMapHeader(0); }), "chunk.Items: expected an array, found a map");
-        yield return Case("setup duplicate variable", Raw((ref MessagePackWriter w) =>
+        yield return Case("script setup duplicate variable", Raw((ref MessagePackWriter w) =>
         {
-            w.WriteArrayHeader(9); w.Write(2); w.WriteNil(); w.WriteNil(); w.WriteNil();
+            w.WriteArrayHeader(7); w.Write(2); w.Write("$_");
             w.WriteMapHeader(2); w.Write("a"); w.Write(new byte[] { 0xc0 }); w.Write("a"); w.Write(new byte[] { 0xc0 });
             w.WriteMapHeader(0); w.WriteArrayHeader(0); w.WriteNil(); w.WriteMapHeader(0);
-        }), "the key 'a' appears twice");
-        yield return Case("setup key not a string", Raw((ref MessagePackWriter w) =>
+        }), "script-setup.Variables: the key 'a' appears twice");
+        yield return Case("script setup key not a string", Raw((ref MessagePackWriter w) =>
         {
-            w.WriteArrayHeader(9); w.Write(2); w.WriteNil(); w.WriteNil(); w.WriteNil();
+            w.WriteArrayHeader(7); w.Write(2); w.Write("$_");
             w.WriteMapHeader(1); w.Write(5); w.Write(new byte[] { 0xc0 });
             w.WriteMapHeader(0); w.WriteArrayHeader(0); w.WriteNil(); w.WriteMapHeader(0);
-        }), "setup.Variables key: expected a string, found an integer");
+        }), "script-setup.Variables key: expected a string, found an integer");
+        yield return Case("script setup without its script", Raw((ref MessagePackWriter w) =>
+        {
+            w.WriteArrayHeader(7); w.Write(2); w.WriteNil();
+            w.WriteMapHeader(0); w.WriteMapHeader(0); w.WriteArrayHeader(0); w.WriteNil(); w.WriteMapHeader(0);
+        }), "script-setup.ScriptText: expected a string, found nil");
+        yield return Case("script setup of the old shape", Raw((ref MessagePackWriter w) =>
+        {
+            w.WriteArrayHeader(9); w.Write(2); w.WriteNil(); w.WriteNil(); w.WriteNil();
+            w.WriteMapHeader(0); w.WriteMapHeader(0); w.WriteArrayHeader(0); w.WriteNil(); w.WriteMapHeader(0);
+        }), "a script-setup message has 6 fields, this one has 8");
+        yield return Case("workload setup without a type", Raw((ref MessagePackWriter w) =>
+        {
+            w.WriteArrayHeader(3); w.Write(9); w.Write("/opt/w.dll"); w.WriteNil();
+        }), "workload-setup.TypeName: expected a string, found nil");
         yield return Case("error short", Raw((ref MessagePackWriter w) => { w.WriteArrayHeader(2); w.Write(3); w.WriteArrayHeader(2); w.Write("m"); w.Write("id"); }), "an error has 6 fields");
         yield return Case("error message nil", Raw((ref MessagePackWriter w) =>
         {
@@ -168,11 +182,9 @@ public class MessageCodecTests
             case HelloMessage h:
                 Assert.Equal(h, actual);
                 break;
-            case SetupMessage s:
-                var setup = (SetupMessage)actual;
+            case ScriptSetupMessage s:
+                var setup = (ScriptSetupMessage)actual;
                 Assert.Equal(s.ScriptText, setup.ScriptText);
-                Assert.Equal(s.WorkloadAssemblyPath, setup.WorkloadAssemblyPath);
-                Assert.Equal(s.WorkloadTypeName, setup.WorkloadTypeName);
                 Assert.Equal(s.Location, setup.Location);
                 Assert.Equal(s.Variables.Keys, setup.Variables.Keys);
                 foreach (var (key, value) in s.Variables) Assert.Equal(value, setup.Variables[key]);

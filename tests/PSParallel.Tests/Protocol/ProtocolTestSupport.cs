@@ -152,17 +152,16 @@ internal static class ProtocolAssert
     {
         var table = new Hashtable { ["a"] = 1, ["b"] = new object[] { "x", 2L } };
         yield return new HelloMessage(HelloMessage.CurrentVersion, 4242);
-        yield return new SetupMessage(
+        yield return new ScriptSetupMessage(
             "param($x) $_ * 2",
-            "/opt/workloads/My.Workloads.dll",
-            "My.Workloads.Doubler",
             new Dictionary<string, byte[]> { ["limit"] = ValueCodec.Encode(10), ["__using_table"] = ValueCodec.Encode(table) },
             new Dictionary<string, string> { ["Get-Double"] = "param($n) $n * 2", ["Empty"] = "" },
             new[] { "Microsoft.PowerShell.Utility", "/opt/mods/Tools.psd1" },
             "/home/user",
             new Dictionary<string, string> { ["VerbosePreference"] = "Continue", ["ErrorActionPreference"] = "Stop" });
-        yield return new SetupMessage(null, null, null, new Dictionary<string, byte[]>(), new Dictionary<string, string>(),
+        yield return new ScriptSetupMessage("", new Dictionary<string, byte[]>(), new Dictionary<string, string>(),
             Array.Empty<string>(), null, new Dictionary<string, string>());
+        yield return new WorkloadSetupMessage("/opt/workloads/My.Workloads.dll", "My.Workloads.Doubler");
         yield return new SetupDoneMessage(null);
         yield return new SetupDoneMessage(new ErrorData("The module 'Nope' was not loaded.", "Modules_ModuleNotFound,Microsoft.PowerShell.Commands.ImportModuleCommand",
             "ResourceUnavailable", "System.IO.FileNotFoundException", "At line:1 char:1\n+ Import-Module Nope", "at <ScriptBlock>, <No file>: line 1"));
