@@ -232,15 +232,19 @@ internal static class MessageShapes
             static (ref MessagePackReader r, MessagePackSerializerOptions o) => new ItemStartedMessage(
                 Wire.Int64(ref r, "item-started.Index"))),
 
-        new MessageShape<ItemResultMessage>(6, "item-result", 3,
+        new MessageShape<ItemResultMessage>(6, "item-result", 5,
             static (ref MessagePackWriter w, ItemResultMessage m) =>
             {
                 w.Write(m.Index);
+                w.Write(m.StartTime.ToUniversalTime().Ticks);
+                w.Write(m.Duration.Ticks);
                 WriteBinaries(ref w, m.Output);
                 WriteRecords(ref w, m.Errors, ErrorShape, EmptyError);
             },
             static (ref MessagePackReader r, MessagePackSerializerOptions o) => new ItemResultMessage(
                 Wire.Int64(ref r, "item-result.Index"),
+                Wire.UtcDateTime(ref r, "item-result.StartTime"),
+                Wire.Duration(ref r, "item-result.Duration"),
                 ReadBinaries(ref r, o, "item-result.Output"),
                 ReadRecords(ref r, o, "item-result.Errors", "item-result.Errors", ErrorShape))),
 

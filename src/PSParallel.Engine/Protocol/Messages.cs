@@ -11,7 +11,7 @@ internal abstract record Message;
 /// <summary>First message, both ways: the protocol version each side speaks.</summary>
 internal sealed record HelloMessage(int ProtocolVersion, int ProcessId) : Message
 {
-    public const int CurrentVersion = 2;
+    public const int CurrentVersion = 3;
 }
 
 /// <summary>Parent to worker, once after hello: what every item needs, for a script or for a compiled workload.</summary>
@@ -40,8 +40,16 @@ internal sealed record ChunkItem(long Index, byte[] EncodedValue);
 /// <summary>Worker to parent: the item began (item timeouts count from here).</summary>
 internal sealed record ItemStartedMessage(long Index) : Message;
 
-/// <summary>Worker to parent: the item ended, with its encoded output values and its errors.</summary>
-internal sealed record ItemResultMessage(long Index, IReadOnlyList<byte[]> Output, IReadOnlyList<ErrorData> Errors) : Message;
+/// <summary>
+/// Worker to parent: the item ended, with when it started (UTC) and how long it ran, both measured
+/// in the worker, its encoded output values and its errors.
+/// </summary>
+internal sealed record ItemResultMessage(
+    long Index,
+    DateTime StartTime,
+    TimeSpan Duration,
+    IReadOnlyList<byte[]> Output,
+    IReadOnlyList<ErrorData> Errors) : Message;
 
 /// <summary>An error record reduced to what crosses: id, message, category, position.</summary>
 internal sealed record ErrorData(

@@ -54,6 +54,23 @@ internal static class Wire
         }
     }
 
+    /// <summary>A point in time sent as UTC ticks; read as a UTC DateTime.</summary>
+    public static DateTime UtcDateTime(ref MessagePackReader reader, string field)
+    {
+        long ticks = Int64(ref reader, field);
+        if (ticks < DateTime.MinValue.Ticks || ticks > DateTime.MaxValue.Ticks)
+            throw Bad($"{field}: {ticks} ticks is out of range for a DateTime");
+        return new DateTime(ticks, DateTimeKind.Utc);
+    }
+
+    /// <summary>A length of time sent as ticks; never negative.</summary>
+    public static TimeSpan Duration(ref MessagePackReader reader, string field)
+    {
+        long ticks = Int64(ref reader, field);
+        if (ticks < 0) throw Bad($"{field}: {ticks} ticks is negative");
+        return new TimeSpan(ticks);
+    }
+
     public static bool Boolean(ref MessagePackReader reader, string field)
     {
         Expect(ref reader, MessagePackType.Boolean, field);

@@ -57,7 +57,7 @@ public class MessageCodecTests
             Same(values[i], ValueCodec.Decode(chunkBack.Items[i].EncodedValue), $"chunk item {i}");
         }
 
-        var result = new ItemResultMessage(9, values.Select(ValueCodec.Encode).ToList(), Array.Empty<ErrorData>());
+        var result = new ItemResultMessage(9, Started, Took, values.Select(ValueCodec.Encode).ToList(), Array.Empty<ErrorData>());
         var resultBack = Assert.IsType<ItemResultMessage>(MessageCodec.Decode(MessageCodec.Encode(result)));
         for (int i = 0; i < values.Length; i++) Same(values[i], ValueCodec.Decode(resultBack.Output[i]), $"output {i}");
 
@@ -70,7 +70,7 @@ public class MessageCodecTests
     [Fact]
     public void Nulls_in_required_fields_are_sent_as_empty()
     {
-        var message = new ItemResultMessage(1, new byte[]?[] { null }!, new[] { new ErrorData(null!, null!, null!, null, null, null) });
+        var message = new ItemResultMessage(1, Started, Took, new byte[]?[] { null }!, new[] { new ErrorData(null!, null!, null!, null, null, null) });
         var back = Assert.IsType<ItemResultMessage>(MessageCodec.Decode(MessageCodec.Encode(message)));
         Assert.Null(ValueCodec.Decode(Assert.Single(back.Output)));
         var error = Assert.Single(back.Errors);
@@ -80,6 +80,18 @@ public class MessageCodecTests
         var stream = Assert.IsType<StreamMessage>(MessageCodec.Decode(MessageCodec.Encode(new StreamMessage(1, StreamKind.Information, null!, null!, null))));
         Assert.Equal("", stream.Message);
         Assert.Empty(stream.Tags);
+    }
+
+    [Fact]
+    public void An_item_result_start_time_crosses_as_UTC_and_comes_back_to_the_same_local_time()
+    {
+        var local = new DateTime(2025, 6, 7, 8, 9, 10, 123, DateTimeKind.Local).AddTicks(4567);
+        var message = new ItemResultMessage(1, local, TimeSpan.FromMilliseconds(7.5), Array.Empty<byte[]>(), Array.Empty<ErrorData>());
+        var back = Assert.IsType<ItemResultMessage>(MessageCodec.Decode(MessageCodec.Encode(message)));
+        Assert.Equal(DateTimeKind.Utc, back.StartTime.Kind);
+        Assert.Equal(local.ToUniversalTime(), back.StartTime);
+        Assert.Equal(local, back.StartTime.ToLocalTime());
+        Assert.Equal(TimeSpan.FromMilliseconds(7.5), back.Duration);
     }
 
     [Fact]
@@ -104,6 +116,22 @@ public class MessageCodecTests
         yield return Case("hello version float", Raw((ref MessagePackWriter w) => { w.WriteArrayHeader(3); w.Write(1); w.Write(1.5); w.Write(2); }), "hello.ProtocolVersion: expected an integer, found a float");
         yield return Case("hello pid too big", Raw((ref MessagePackWriter w) => { w.WriteArrayHeader(3); w.Write(1); w.Write(1); w.Write(long.MaxValue); }), "out of range");
         yield return Case("trailing bytes", Append(MessageCodec.Encode(new ShutdownMessage()), 0x01), "1 bytes after the end");
+        yield return Case("item result of the old shape", Raw((ref MessagePackWriter w) =>
+        {
+            w.WriteArrayHeader(4); w.Write(6); w.Write(1L); w.WriteArrayHeader(0); w.WriteArrayHeader(0);
+        }), "item-result message has 5 fields, this one has 3");
+        yield return Case("item result start out of range", Raw((ref MessagePackWriter w) =>
+        {
+            w.WriteArrayHeader(6); w.Write(6); w.Write(1L); w.Write(long.MaxValue); w.Write(0L); w.WriteArrayHeader(0); w.WriteArrayHeader(0);
+        }), $"item-result.StartTime: {long.MaxValue} ticks is out of range for a DateTime");
+        yield return Case("item result negative duration", Raw((ref MessagePackWriter w) =>
+        {
+            w.WriteArrayHeader(6); w.Write(6); w.Write(1L); w.Write(Started.Ticks); w.Write(-5L); w.WriteArrayHeader(0); w.WriteArrayHeader(0);
+        }), "item-result.Duration: -5 ticks is negative");
+        yield return Case("item result start not an integer", Raw((ref MessagePackWriter w) =>
+        {
+            w.WriteArrayHeader(6); w.Write(6); w.Write(1L); w.Write("yesterday"); w.Write(0L); w.WriteArrayHeader(0); w.WriteArrayHeader(0);
+        }), "item-result.StartTime: expected an integer, found a string");
         yield return Case("stream kind", Raw((ref MessagePackWriter w) =>
         {
             w.WriteArrayHeader(6); w.Write(7); w.Write(1L); w.Write(9); w.Write("m"); w.WriteArrayHeader(0); w.WriteNil();
@@ -203,6 +231,9 @@ public class MessageCodecTests
             case ItemResultMessage r:
                 var result = (ItemResultMessage)actual;
                 Assert.Equal(r.Index, result.Index);
+                Assert.Equal(r.StartTime, result.StartTime);
+                Assert.Equal(DateTimeKind.Utc, result.StartTime.Kind);
+                Assert.Equal(r.Duration, result.Duration);
                 Assert.Equal(r.Output, result.Output);
                 Assert.Equal(r.Errors, result.Errors);
                 break;

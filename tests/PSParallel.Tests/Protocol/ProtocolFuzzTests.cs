@@ -313,7 +313,7 @@ public class ProtocolFuzzTests
         {
             var encoded = ValueCodec.Encode(value);
             yield return Framed(encoded);
-            yield return Framed(MessageCodec.Encode(new ItemResultMessage(3, new[] { encoded, encoded }, Array.Empty<ErrorData>())));
+            yield return Framed(MessageCodec.Encode(new ItemResultMessage(3, Started, Took, new[] { encoded, encoded }, Array.Empty<ErrorData>())));
             yield return Framed(MessageCodec.Encode(new ChunkMessage(new[] { new ChunkItem(1, encoded) })));
         }
     }
