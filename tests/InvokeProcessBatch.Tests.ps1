@@ -460,6 +460,33 @@ Describe 'Invoke-ProcessBatch: ordering, retry, results, chunks and recycling' {
         Assert-BatchSummary $s -Total 4 -Succeeded 3 -Failed 1
     }
 
+    It '-AsResult times each item where it ran: Duration covers the item''s own run time, StartTimes follow one another by it' {
+        # One worker runs 4 chunks of 10 items in turn, each item ~30 ms measured inside it. The
+        # worker's frames are coalesced (flushed every 10 ms), so timing an item in the caller, between
+        # the arrival of its start and of its result, gives anything from ~20 to ~40 ms.
+        $r = 1..40 | Invoke-ProcessBatch {
+            $sw = [Diagnostics.Stopwatch]::StartNew()
+            Start-Sleep -Milliseconds 30
+            $sw.Elapsed.TotalMilliseconds
+        } -ThrottleLimit 1 -ChunkSize 10 -AsResult -SummaryVariable s
+        $r | Should -HaveCount 40
+        Assert-BatchSummary $s -Total 40 -Succeeded 40
+        $r = @($r | Sort-Object Index)
+        @($r.Worker | Sort-Object -Unique) | Should -HaveCount 1
+        $slackMs = 1   # the item's own stopwatch runs inside the worker's; only rounding separates them
+        $report = foreach ($x in $r) { '{0}: inside {1:N1} ms, Duration {2:N1} ms, StartTime {3:HH:mm:ss.ffffff}' -f $x.Index, $x.Output[0], $x.Duration.TotalMilliseconds, $x.StartTime }
+        foreach ($x in $r) {
+            $inside = [double] $x.Output[0]
+            $inside | Should -BeGreaterOrEqual 25
+            $x.Duration.TotalMilliseconds | Should -BeGreaterOrEqual ($inside - $slackMs) -Because "item $($x.Index)'s Duration includes its own run time:`n$($report -join "`n")"
+            $x.Duration.TotalMilliseconds | Should -BeLessThan ($inside + 300) -Because "item $($x.Index)'s Duration is not much more than its own run time (generous: a loaded machine)"
+        }
+        for ($i = 1; $i -lt $r.Count; $i++) {
+            $gap = ($r[$i].StartTime - $r[$i - 1].StartTime).TotalMilliseconds
+            $gap | Should -BeGreaterOrEqual ([double] $r[$i - 1].Output[0] - $slackMs) -Because "item $i starts after item $($i - 1) ran on the same worker:`n$($report -join "`n")"
+        }
+    }
+
     It '-ChunkSize <Size> keeps every item''s own output, errors and state' -ForEach @(
         @{ Size = 1 }
         @{ Size = 25 }

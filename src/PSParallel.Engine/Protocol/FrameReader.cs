@@ -34,8 +34,6 @@ internal sealed class FrameReader
         _maxFrameBytes = maxFrameBytes;
     }
 
-    public int MaxFrameBytes => _maxFrameBytes;
-
     /// <summary>
     /// The next frame's payload, or null when the stream ends cleanly at a frame boundary.
     /// Throws <see cref="ProtocolException"/> for a truncated header or payload, a negative length or

@@ -27,8 +27,6 @@ internal sealed class FrameWriter
         _maxFrameBytes = maxFrameBytes;
     }
 
-    public int MaxFrameBytes => _maxFrameBytes;
-
     /// <summary>
     /// Encodes, frames, writes and flushes one message. A message whose payload is past the bound
     /// throws <see cref="ProtocolException"/> and writes nothing (the stream stays usable); stream

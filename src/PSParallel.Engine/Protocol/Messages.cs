@@ -11,19 +11,23 @@ internal abstract record Message;
 /// <summary>First message, both ways: the protocol version each side speaks.</summary>
 internal sealed record HelloMessage(int ProtocolVersion, int ProcessId) : Message
 {
-    public const int CurrentVersion = 1;
+    public const int CurrentVersion = 3;
 }
 
-/// <summary>Parent to worker, once after hello: what every item needs.</summary>
-internal sealed record SetupMessage(
-    string? ScriptText,
-    string? WorkloadAssemblyPath,
-    string? WorkloadTypeName,
+/// <summary>Parent to worker, once after hello: what every item needs, for a script or for a compiled workload.</summary>
+internal abstract record SetupMessage : Message;
+
+/// <summary>The setup of a script batch: the script and what it sees (variables as ValueCodec bytes).</summary>
+internal sealed record ScriptSetupMessage(
+    string ScriptText,
     IReadOnlyDictionary<string, byte[]> Variables,
     IReadOnlyDictionary<string, string> Functions,
     IReadOnlyList<string> Modules,
     string? Location,
-    IReadOnlyDictionary<string, string> Preferences) : Message;
+    IReadOnlyDictionary<string, string> Preferences) : SetupMessage;
+
+/// <summary>The setup of a compiled-workload batch: where the worker finds the workload's type.</summary>
+internal sealed record WorkloadSetupMessage(string AssemblyPath, string TypeName) : SetupMessage;
 
 /// <summary>Worker to parent: setup done (Error null) or failed (e.g. a module did not import).</summary>
 internal sealed record SetupDoneMessage(ErrorData? Error) : Message;
@@ -36,8 +40,16 @@ internal sealed record ChunkItem(long Index, byte[] EncodedValue);
 /// <summary>Worker to parent: the item began (item timeouts count from here).</summary>
 internal sealed record ItemStartedMessage(long Index) : Message;
 
-/// <summary>Worker to parent: the item ended, with its encoded output values and its errors.</summary>
-internal sealed record ItemResultMessage(long Index, IReadOnlyList<byte[]> Output, IReadOnlyList<ErrorData> Errors) : Message;
+/// <summary>
+/// Worker to parent: the item ended, with when it started (UTC) and how long it ran, both measured
+/// in the worker, its encoded output values and its errors.
+/// </summary>
+internal sealed record ItemResultMessage(
+    long Index,
+    DateTime StartTime,
+    TimeSpan Duration,
+    IReadOnlyList<byte[]> Output,
+    IReadOnlyList<ErrorData> Errors) : Message;
 
 /// <summary>An error record reduced to what crosses: id, message, category, position.</summary>
 internal sealed record ErrorData(

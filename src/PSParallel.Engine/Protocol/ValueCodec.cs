@@ -5,7 +5,8 @@ namespace PSParallel.Engine.Protocol;
 
 /// <summary>
 /// One value (an item, an output, a variable) to and from MessagePack, by the contract's type
-/// table; see docs/protocol.md for the encoding. Encode refuses what cannot cross with a
+/// table; see docs/protocol.md for the encoding. <see cref="ValueWriter"/> writes and
+/// <see cref="ValueReader"/> reads; this is their front. Encode refuses what cannot cross with a
 /// <see cref="ValueNotTransferableException"/> naming the type; Decode treats its input as
 /// untrusted and throws only <see cref="ProtocolException"/>.
 /// </summary>
@@ -27,13 +28,13 @@ internal static class ValueCodec
         var writer = new MessagePackWriter(buffer);
         try
         {
-            new ValueEncoder().Write(ref writer, value);
+            new ValueWriter().Write(ref writer, value);
             writer.Flush();
         }
         catch (Exception ex) when (ex is not ValueNotTransferableException)
         {
             object? inner = value is System.Management.Automation.PSObject pso ? pso.BaseObject : value;
-            throw new ValueNotTransferableException(ValueEncoder.NameOf(inner!.GetType()), $"reading it failed ({ex.GetType().Name}: {ex.Message})");
+            throw new ValueNotTransferableException(ValueWriter.NameOf(inner!.GetType()), $"reading it failed ({ex.GetType().Name}: {ex.Message})");
         }
         return buffer.WrittenSpan.ToArray();
     }

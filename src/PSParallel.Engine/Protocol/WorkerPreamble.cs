@@ -18,8 +18,11 @@ internal static class WorkerPreamble
         output.Flush();
     }
 
-    /// <summary>Reads up to and including the preamble; returns what came before it.</summary>
-    public static async Task<string> SkipToAsync(Stream input, string worker)
+    /// <summary>
+    /// Reads up to and including the preamble. What came before it is dropped, unless the preamble
+    /// never comes: then the error quotes it.
+    /// </summary>
+    public static async Task SkipToAsync(Stream input, string worker)
     {
         var skipped = new List<byte>();
         int matched = 0;
@@ -39,7 +42,6 @@ internal static class WorkerPreamble
             if (skipped.Count > MaxSkippedBytes)
                 throw new LaneFailedException($"{worker} wrote more than 64 KB before it started the protocol" + Quote(skipped));
         }
-        return System.Text.Encoding.UTF8.GetString(skipped.ToArray());
     }
 
     /// <summary>The first of what was skipped, as printable text.</summary>

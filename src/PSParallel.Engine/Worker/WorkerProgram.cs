@@ -97,18 +97,19 @@ internal static class WorkerProgram
         error = null;
         try
         {
-            if (setup.WorkloadTypeName is { } typeName)
-                return new WorkloadExecutor(LoadWorkloadType(setup.WorkloadAssemblyPath, typeName), 1)
+            if (setup is WorkloadSetupMessage workload)
+                return new WorkloadExecutor(LoadWorkloadType(workload.AssemblyPath, workload.TypeName), 1)
                     .CreateLaneAsync(CancellationToken.None).GetAwaiter().GetResult();
 
+            var script = (ScriptSetupMessage)setup;
             var recipe = new ScriptRecipe
             {
-                ScriptText = setup.ScriptText ?? "",
-                Variables = setup.Variables.Select(v => new RecipeVariable(v.Key, ValueCodec.Decode(v.Value), VariableOrigin.Parameter, v.Key)).ToList(),
-                Functions = setup.Functions,
-                Modules = setup.Modules,
-                Location = setup.Location,
-                Preferences = setup.Preferences.ToDictionary(p => p.Key, p => Enum.Parse<ActionPreference>(p.Value)),
+                ScriptText = script.ScriptText,
+                Variables = script.Variables.Select(v => new RecipeVariable(v.Key, ValueCodec.Decode(v.Value), VariableOrigin.Parameter, v.Key)).ToList(),
+                Functions = script.Functions,
+                Modules = script.Modules,
+                Location = script.Location,
+                Preferences = script.Preferences.ToDictionary(p => p.Key, p => Enum.Parse<ActionPreference>(p.Value)),
             };
             return RunspaceLane.Open(SessionStateBuilder.Create(recipe), recipe);
         }
@@ -120,10 +121,10 @@ internal static class WorkerProgram
     }
 
     /// <summary>The engine's own built-ins come from this assembly; a user's type from its file.</summary>
-    private static Type LoadWorkloadType(string? assemblyPath, string typeName)
+    private static Type LoadWorkloadType(string assemblyPath, string typeName)
     {
         var own = typeof(WorkerProgram).Assembly;
-        var assembly = assemblyPath is null || string.Equals(assemblyPath, own.Location, StringComparison.Ordinal)
+        var assembly = string.Equals(assemblyPath, own.Location, StringComparison.Ordinal)
             ? own
             : Assembly.LoadFrom(assemblyPath);
         return assembly.GetType(typeName, throwOnError: true)!;

@@ -1,3 +1,4 @@
+using static PSParallel.Tests.Protocol.ProtocolAssert;
 using System.Buffers.Binary;
 using System.IO.Pipes;
 using PSParallel.Engine.Protocol;
@@ -122,7 +123,7 @@ public class FrameTests
     {
         var stream = new MemoryStream();
         var writer = new FrameWriter(stream, maxFrameBytes: 1000);
-        var big = new ItemResultMessage(1, new[] { ValueCodec.Encode(new string('x', 2000)) }, Array.Empty<ErrorData>());
+        var big = new ItemResultMessage(1, Started, Took, new[] { ValueCodec.Encode(new string('x', 2000)) }, Array.Empty<ErrorData>());
         var ex = Assert.Throws<ProtocolException>(() => writer.Write(big));
         int size = MessageCodec.Encode(big).Length;
         Assert.Contains($"ItemResultMessage of {size} bytes exceeds the frame bound of 1000 bytes", ex.Message);
@@ -140,7 +141,7 @@ public class FrameTests
         Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
         {
             for (int i = 0; i < each; i++)
-                writer.Write(new ItemResultMessage(t * 1_000_000L + i, new[] { ValueCodec.Encode(new string((char)('a' + t), i % 50)) }, Array.Empty<ErrorData>()));
+                writer.Write(new ItemResultMessage(t * 1_000_000L + i, Started, Took, new[] { ValueCodec.Encode(new string((char)('a' + t), i % 50)) }, Array.Empty<ErrorData>()));
         });
 
         stream.Position = 0;
@@ -167,7 +168,7 @@ public class FrameTests
         new Random(7).NextBytes(big);
         var sent = new List<Message>();
         for (int i = 0; i < 200; i++) sent.Add(new ItemStartedMessage(i));
-        sent.Add(new ItemResultMessage(1, new[] { ValueCodec.Encode(big) }, Array.Empty<ErrorData>()));
+        sent.Add(new ItemResultMessage(1, Started, Took, new[] { ValueCodec.Encode(big) }, Array.Empty<ErrorData>()));
         sent.Add(new ShutdownMessage());
 
         var writing = Task.Run(() =>

@@ -57,20 +57,20 @@ public class MessageCodecTests
             Same(values[i], ValueCodec.Decode(chunkBack.Items[i].EncodedValue), $"chunk item {i}");
         }
 
-        var result = new ItemResultMessage(9, values.Select(ValueCodec.Encode).ToList(), Array.Empty<ErrorData>());
+        var result = new ItemResultMessage(9, Started, Took, values.Select(ValueCodec.Encode).ToList(), Array.Empty<ErrorData>());
         var resultBack = Assert.IsType<ItemResultMessage>(MessageCodec.Decode(MessageCodec.Encode(result)));
         for (int i = 0; i < values.Length; i++) Same(values[i], ValueCodec.Decode(resultBack.Output[i]), $"output {i}");
 
         var variables = values.Select((v, i) => (Name: "v" + i, Value: v)).ToDictionary(p => p.Name, p => ValueCodec.Encode(p.Value));
-        var setup = new SetupMessage("$_", null, null, variables, new Dictionary<string, string>(), Array.Empty<string>(), null, new Dictionary<string, string>());
-        var setupBack = Assert.IsType<SetupMessage>(MessageCodec.Decode(MessageCodec.Encode(setup)));
+        var setup = new ScriptSetupMessage("$_", variables, new Dictionary<string, string>(), Array.Empty<string>(), null, new Dictionary<string, string>());
+        var setupBack = Assert.IsType<ScriptSetupMessage>(MessageCodec.Decode(MessageCodec.Encode(setup)));
         for (int i = 0; i < values.Length; i++) Same(values[i], ValueCodec.Decode(setupBack.Variables["v" + i]), $"variable v{i}");
     }
 
     [Fact]
     public void Nulls_in_required_fields_are_sent_as_empty()
     {
-        var message = new ItemResultMessage(1, new byte[]?[] { null }!, new[] { new ErrorData(null!, null!, null!, null, null, null) });
+        var message = new ItemResultMessage(1, Started, Took, new byte[]?[] { null }!, new[] { new ErrorData(null!, null!, null!, null, null, null) });
         var back = Assert.IsType<ItemResultMessage>(MessageCodec.Decode(MessageCodec.Encode(message)));
         Assert.Null(ValueCodec.Decode(Assert.Single(back.Output)));
         var error = Assert.Single(back.Errors);
@@ -80,6 +80,18 @@ public class MessageCodecTests
         var stream = Assert.IsType<StreamMessage>(MessageCodec.Decode(MessageCodec.Encode(new StreamMessage(1, StreamKind.Information, null!, null!, null))));
         Assert.Equal("", stream.Message);
         Assert.Empty(stream.Tags);
+    }
+
+    [Fact]
+    public void An_item_result_start_time_crosses_as_UTC_and_comes_back_to_the_same_local_time()
+    {
+        var local = new DateTime(2025, 6, 7, 8, 9, 10, 123, DateTimeKind.Local).AddTicks(4567);
+        var message = new ItemResultMessage(1, local, TimeSpan.FromMilliseconds(7.5), Array.Empty<byte[]>(), Array.Empty<ErrorData>());
+        var back = Assert.IsType<ItemResultMessage>(MessageCodec.Decode(MessageCodec.Encode(message)));
+        Assert.Equal(DateTimeKind.Utc, back.StartTime.Kind);
+        Assert.Equal(local.ToUniversalTime(), back.StartTime);
+        Assert.Equal(local, back.StartTime.ToLocalTime());
+        Assert.Equal(TimeSpan.FromMilliseconds(7.5), back.Duration);
     }
 
     [Fact]
@@ -104,6 +116,22 @@ public class MessageCodecTests
         yield return Case("hello version float", Raw((ref MessagePackWriter w) => { w.WriteArrayHeader(3); w.Write(1); w.Write(1.5); w.Write(2); }), "hello.ProtocolVersion: expected an integer, found a float");
         yield return Case("hello pid too big", Raw((ref MessagePackWriter w) => { w.WriteArrayHeader(3); w.Write(1); w.Write(1); w.Write(long.MaxValue); }), "out of range");
         yield return Case("trailing bytes", Append(MessageCodec.Encode(new ShutdownMessage()), 0x01), "1 bytes after the end");
+        yield return Case("item result of the old shape", Raw((ref MessagePackWriter w) =>
+        {
+            w.WriteArrayHeader(4); w.Write(6); w.Write(1L); w.WriteArrayHeader(0); w.WriteArrayHeader(0);
+        }), "item-result message has 5 fields, this one has 3");
+        yield return Case("item result start out of range", Raw((ref MessagePackWriter w) =>
+        {
+            w.WriteArrayHeader(6); w.Write(6); w.Write(1L); w.Write(long.MaxValue); w.Write(0L); w.WriteArrayHeader(0); w.WriteArrayHeader(0);
+        }), $"item-result.StartTime: {long.MaxValue} ticks is out of range for a DateTime");
+        yield return Case("item result negative duration", Raw((ref MessagePackWriter w) =>
+        {
+            w.WriteArrayHeader(6); w.Write(6); w.Write(1L); w.Write(Started.Ticks); w.Write(-5L); w.WriteArrayHeader(0); w.WriteArrayHeader(0);
+        }), "item-result.Duration: -5 ticks is negative");
+        yield return Case("item result start not an integer", Raw((ref MessagePackWriter w) =>
+        {
+            w.WriteArrayHeader(6); w.Write(6); w.Write(1L); w.Write("yesterday"); w.Write(0L); w.WriteArrayHeader(0); w.WriteArrayHeader(0);
+        }), "item-result.StartTime: expected an integer, found a string");
         yield return Case("stream kind", Raw((ref MessagePackWriter w) =>
         {
             w.WriteArrayHeader(6); w.Write(7); w.Write(1L); w.Write(9); w.Write("m"); w.WriteArrayHeader(0); w.WriteNil();
@@ -117,18 +145,32 @@ public class MessageCodecTests
             w.WriteArrayHeader(2); w.Write(4); w.WriteArrayHeader(1); w.WriteArrayHeader(2); w.Write(1); w.Write("not bytes");
         }), "chunk item.EncodedValue: expected binary, found a string");
         yield return Case("chunk items not an array", Raw((ref MessagePackWriter w) => { w.WriteArrayHeader(2); w.Write(4); w.WriteMapHeader(0); }), "chunk.Items: expected an array, found a map");
-        yield return Case("setup duplicate variable", Raw((ref MessagePackWriter w) =>
+        yield return Case("script setup duplicate variable", Raw((ref MessagePackWriter w) =>
         {
-            w.WriteArrayHeader(9); w.Write(2); w.WriteNil(); w.WriteNil(); w.WriteNil();
+            w.WriteArrayHeader(7); w.Write(2); w.Write("$_");
             w.WriteMapHeader(2); w.Write("a"); w.Write(new byte[] { 0xc0 }); w.Write("a"); w.Write(new byte[] { 0xc0 });
             w.WriteMapHeader(0); w.WriteArrayHeader(0); w.WriteNil(); w.WriteMapHeader(0);
-        }), "the key 'a' appears twice");
-        yield return Case("setup key not a string", Raw((ref MessagePackWriter w) =>
+        }), "script-setup.Variables: the key 'a' appears twice");
+        yield return Case("script setup key not a string", Raw((ref MessagePackWriter w) =>
         {
-            w.WriteArrayHeader(9); w.Write(2); w.WriteNil(); w.WriteNil(); w.WriteNil();
+            w.WriteArrayHeader(7); w.Write(2); w.Write("$_");
             w.WriteMapHeader(1); w.Write(5); w.Write(new byte[] { 0xc0 });
             w.WriteMapHeader(0); w.WriteArrayHeader(0); w.WriteNil(); w.WriteMapHeader(0);
-        }), "setup.Variables key: expected a string, found an integer");
+        }), "script-setup.Variables key: expected a string, found an integer");
+        yield return Case("script setup without its script", Raw((ref MessagePackWriter w) =>
+        {
+            w.WriteArrayHeader(7); w.Write(2); w.WriteNil();
+            w.WriteMapHeader(0); w.WriteMapHeader(0); w.WriteArrayHeader(0); w.WriteNil(); w.WriteMapHeader(0);
+        }), "script-setup.ScriptText: expected a string, found nil");
+        yield return Case("script setup of the old shape", Raw((ref MessagePackWriter w) =>
+        {
+            w.WriteArrayHeader(9); w.Write(2); w.WriteNil(); w.WriteNil(); w.WriteNil();
+            w.WriteMapHeader(0); w.WriteMapHeader(0); w.WriteArrayHeader(0); w.WriteNil(); w.WriteMapHeader(0);
+        }), "a script-setup message has 6 fields, this one has 8");
+        yield return Case("workload setup without a type", Raw((ref MessagePackWriter w) =>
+        {
+            w.WriteArrayHeader(3); w.Write(9); w.Write("/opt/w.dll"); w.WriteNil();
+        }), "workload-setup.TypeName: expected a string, found nil");
         yield return Case("error short", Raw((ref MessagePackWriter w) => { w.WriteArrayHeader(2); w.Write(3); w.WriteArrayHeader(2); w.Write("m"); w.Write("id"); }), "an error has 6 fields");
         yield return Case("error message nil", Raw((ref MessagePackWriter w) =>
         {
@@ -168,11 +210,9 @@ public class MessageCodecTests
             case HelloMessage h:
                 Assert.Equal(h, actual);
                 break;
-            case SetupMessage s:
-                var setup = (SetupMessage)actual;
+            case ScriptSetupMessage s:
+                var setup = (ScriptSetupMessage)actual;
                 Assert.Equal(s.ScriptText, setup.ScriptText);
-                Assert.Equal(s.WorkloadAssemblyPath, setup.WorkloadAssemblyPath);
-                Assert.Equal(s.WorkloadTypeName, setup.WorkloadTypeName);
                 Assert.Equal(s.Location, setup.Location);
                 Assert.Equal(s.Variables.Keys, setup.Variables.Keys);
                 foreach (var (key, value) in s.Variables) Assert.Equal(value, setup.Variables[key]);
@@ -191,6 +231,9 @@ public class MessageCodecTests
             case ItemResultMessage r:
                 var result = (ItemResultMessage)actual;
                 Assert.Equal(r.Index, result.Index);
+                Assert.Equal(r.StartTime, result.StartTime);
+                Assert.Equal(DateTimeKind.Utc, result.StartTime.Kind);
+                Assert.Equal(r.Duration, result.Duration);
                 Assert.Equal(r.Output, result.Output);
                 Assert.Equal(r.Errors, result.Errors);
                 break;

@@ -219,7 +219,7 @@ public class ProtocolFuzzTests
     {
         ChunkMessage c => c.Items.Select(i => i.EncodedValue),
         ItemResultMessage r => r.Output,
-        SetupMessage s => s.Variables.Values,
+        ScriptSetupMessage s => s.Variables.Values,
         _ => Enumerable.Empty<byte[]>(),
     };
 
@@ -313,7 +313,7 @@ public class ProtocolFuzzTests
         {
             var encoded = ValueCodec.Encode(value);
             yield return Framed(encoded);
-            yield return Framed(MessageCodec.Encode(new ItemResultMessage(3, new[] { encoded, encoded }, Array.Empty<ErrorData>())));
+            yield return Framed(MessageCodec.Encode(new ItemResultMessage(3, Started, Took, new[] { encoded, encoded }, Array.Empty<ErrorData>())));
             yield return Framed(MessageCodec.Encode(new ChunkMessage(new[] { new ChunkItem(1, encoded) })));
         }
     }
@@ -406,7 +406,7 @@ public class ProtocolFuzzTests
     {
         int fields = random.Next(0, 10);
         w.WriteArrayHeader(1 + fields);
-        w.Write(random.Next(-1, 22));   // message codes 1-8, value tags 1-19, and beyond
+        w.Write(random.Next(-1, 22));   // message codes 1-9, value tags 1-19, and beyond
         for (int i = 0; i < fields; i++) RandomValue(ref w, random, 1);
     }
 

@@ -145,6 +145,10 @@ internal static class ProtocolAssert
         }
     }
 
+    /// <summary>An item result's start time (UTC, as it is decoded) and run time, where the test does not care which.</summary>
+    public static readonly DateTime Started = new(2025, 3, 4, 5, 6, 7, 890, DateTimeKind.Utc);
+    public static readonly TimeSpan Took = TimeSpan.FromTicks(123_456);
+
     public static ProtocolException Malformed(byte[] bytes) => Assert.Throws<ProtocolException>(() => ValueCodec.Decode(bytes));
 
     /// <summary>Every message type, with fields full and fields empty.</summary>
@@ -152,17 +156,16 @@ internal static class ProtocolAssert
     {
         var table = new Hashtable { ["a"] = 1, ["b"] = new object[] { "x", 2L } };
         yield return new HelloMessage(HelloMessage.CurrentVersion, 4242);
-        yield return new SetupMessage(
+        yield return new ScriptSetupMessage(
             "param($x) $_ * 2",
-            "/opt/workloads/My.Workloads.dll",
-            "My.Workloads.Doubler",
             new Dictionary<string, byte[]> { ["limit"] = ValueCodec.Encode(10), ["__using_table"] = ValueCodec.Encode(table) },
             new Dictionary<string, string> { ["Get-Double"] = "param($n) $n * 2", ["Empty"] = "" },
             new[] { "Microsoft.PowerShell.Utility", "/opt/mods/Tools.psd1" },
             "/home/user",
             new Dictionary<string, string> { ["VerbosePreference"] = "Continue", ["ErrorActionPreference"] = "Stop" });
-        yield return new SetupMessage(null, null, null, new Dictionary<string, byte[]>(), new Dictionary<string, string>(),
+        yield return new ScriptSetupMessage("", new Dictionary<string, byte[]>(), new Dictionary<string, string>(),
             Array.Empty<string>(), null, new Dictionary<string, string>());
+        yield return new WorkloadSetupMessage("/opt/workloads/My.Workloads.dll", "My.Workloads.Doubler");
         yield return new SetupDoneMessage(null);
         yield return new SetupDoneMessage(new ErrorData("The module 'Nope' was not loaded.", "Modules_ModuleNotFound,Microsoft.PowerShell.Commands.ImportModuleCommand",
             "ResourceUnavailable", "System.IO.FileNotFoundException", "At line:1 char:1\n+ Import-Module Nope", "at <ScriptBlock>, <No file>: line 1"));
@@ -175,13 +178,14 @@ internal static class ProtocolAssert
         yield return new ChunkMessage(Array.Empty<ChunkItem>());
         yield return new ItemStartedMessage(0);
         yield return new ItemStartedMessage(long.MaxValue);
-        yield return new ItemResultMessage(5, new[] { ValueCodec.Encode(null), ValueCodec.Encode(new object[] { 1, "a", TestColor.Blue }) },
+        yield return new ItemResultMessage(5, Started, Took, new[] { ValueCodec.Encode(null), ValueCodec.Encode(new object[] { 1, "a", TestColor.Blue }) },
             new[]
             {
                 new ErrorData("boom", "RuntimeException", "OperationStopped", "System.Management.Automation.RuntimeException", "At line:1", "at <ScriptBlock>"),
                 new ErrorData("no position", "Custom,Id", "NotSpecified", null, null, null),
             });
-        yield return new ItemResultMessage(6, Array.Empty<byte[]>(), Array.Empty<ErrorData>());
+        yield return new ItemResultMessage(6, new DateTime(0, DateTimeKind.Utc), TimeSpan.Zero, Array.Empty<byte[]>(), Array.Empty<ErrorData>());
+        yield return new ItemResultMessage(7, new DateTime(DateTime.MaxValue.Ticks, DateTimeKind.Utc), TimeSpan.MaxValue, Array.Empty<byte[]>(), Array.Empty<ErrorData>());
         yield return new StreamMessage(1, StreamKind.Verbose, "verbose text", Array.Empty<string>(), null);
         yield return new StreamMessage(2, StreamKind.Warning, "warning ünïcödé ✓", Array.Empty<string>(), null);
         yield return new StreamMessage(3, StreamKind.Debug, "", Array.Empty<string>(), null);

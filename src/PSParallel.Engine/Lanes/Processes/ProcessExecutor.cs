@@ -57,21 +57,20 @@ internal sealed class ProcessExecutor : IExecutor
         foreach (var lane in _live.Keys) lane.Dispose();
     }
 
-    /// <summary>The setup a script batch sends: script, encoded variables, functions, modules, location.</summary>
-    public static SetupMessage ForScript(ScriptRecipe setup) => new(
-        setup.ScriptText, null, null,
+    /// <summary>The setup a script batch sends: script, encoded variables, functions, modules, location, preferences.</summary>
+    public static ScriptSetupMessage ForScript(ScriptRecipe setup) => new(
+        setup.ScriptText,
         setup.Variables.ToDictionary(v => v.Name, EncodeVariable, StringComparer.OrdinalIgnoreCase),
         setup.Functions, setup.Modules, setup.Location,
         setup.Preferences.ToDictionary(p => p.Key, p => p.Value.ToString()));
 
     /// <summary>The setup a compiled-workload batch sends: where the worker finds the type.</summary>
-    public static SetupMessage ForWorkload(Type workloadType)
+    public static WorkloadSetupMessage ForWorkload(Type workloadType)
     {
         string location = workloadType.Assembly.Location;
         if (string.IsNullOrEmpty(location))
             throw Errors.WorkloadAssemblyNotOnDisk(workloadType);
-        return new SetupMessage(null, location, workloadType.FullName, new Dictionary<string, byte[]>(),
-            new Dictionary<string, string>(), Array.Empty<string>(), null, new Dictionary<string, string>());
+        return new WorkloadSetupMessage(location, workloadType.FullName ?? workloadType.Name);
     }
 
     private static byte[] EncodeVariable(RecipeVariable variable)

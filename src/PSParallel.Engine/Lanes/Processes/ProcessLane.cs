@@ -213,7 +213,8 @@ internal sealed class ProcessLane : ILane
         var output = new List<object?>(result.Output.Count);
         var errors = result.Errors.Select(e => WireRecords.ToRecord(e, item.Input)).ToList();
         foreach (var encoded in result.Output) output.Add(ValueCodec.Decode(encoded));
-        _sink!.End(item, new AttemptOutcome(output, errors));
+        // Timed in the worker: here its start and result frames may arrive together.
+        _sink!.End(item, new AttemptOutcome(output, errors, new AttemptTiming(result.StartTime.ToLocalTime(), result.Duration)));
         Release(item, skipped: false);
     }
 

@@ -8,18 +8,19 @@ using MessagePack.Formatters;
 namespace PSParallel.Engine.Protocol;
 
 /// <summary>
-/// Reads one value (see <see cref="ValueEncoder"/> for the writing side). The input is untrusted:
+/// Reads one value (see <see cref="ValueWriter"/> for the writing side); it is the formatter the
+/// protocol's resolver gives for <c>object</c>, so it reads with the untrusted-data options. The input is untrusted:
 /// every shape is checked, only the table's types are built, an enum's type name is only looked up
 /// among loaded enums, collections grow as their elements really arrive, and each container counts
 /// one level against the options' depth bound. Writing through this formatter delegates to
-/// <see cref="ValueEncoder"/>.
+/// <see cref="ValueWriter"/>.
 /// </summary>
-internal sealed class ValueFormatter : IMessagePackFormatter<object?>
+internal sealed class ValueReader : IMessagePackFormatter<object?>
 {
-    public static readonly ValueFormatter Instance = new();
+    public static readonly ValueReader Instance = new();
 
     public void Serialize(ref MessagePackWriter writer, object? value, MessagePackSerializerOptions options) =>
-        new ValueEncoder().Write(ref writer, value);
+        new ValueWriter().Write(ref writer, value);
 
     public object? Deserialize(ref MessagePackReader reader, MessagePackSerializerOptions options)
     {

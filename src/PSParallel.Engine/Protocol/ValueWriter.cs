@@ -20,7 +20,7 @@ namespace PSParallel.Engine.Protocol;
 /// with an IntPtr property (a Process) or a back reference could never cross.</item>
 /// </list>
 /// </summary>
-internal sealed class ValueEncoder
+internal sealed class ValueWriter
 {
     private const int UserData = -1;
     private static readonly ConditionalWeakTable<Type, TypeShape> Shapes = new();
