@@ -2,6 +2,7 @@ using PSParallel.Engine.Lanes;
 using PSParallel.Engine.Lanes.Processes;
 using PSParallel.Engine.Lanes.Threads;
 using PSParallel.Engine.Lanes.Workloads;
+using PSParallel.Engine.Protocol;
 
 namespace PSParallel.Engine.Recipes;
 
@@ -34,7 +35,8 @@ internal sealed class WorkRecipe
         ? new WorkloadExecutor(_workload, throttleLimit)
         : new RunspaceExecutor(_script!, newRunspacePerItem);
 
-    public IExecutor CreateProcessExecutor(int maxItemsPerProcess = 0) => new ProcessExecutor(_worker(),
-        _workload is not null ? ProcessExecutor.ForWorkload(_workload) : ProcessExecutor.ForScript(_script!),
-        maxItemsPerProcess);
+    public IExecutor CreateProcessExecutor(int maxItemsPerProcess = 0) => new ProcessExecutor(_worker(), WorkerSetup(), maxItemsPerProcess);
+
+    /// <summary>What a worker process is sent to run this work: the script's setup or the workload's type.</summary>
+    public SetupMessage WorkerSetup() => _workload is not null ? ProcessExecutor.ForWorkload(_workload) : ProcessExecutor.ForScript(_script!);
 }

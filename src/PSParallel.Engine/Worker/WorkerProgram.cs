@@ -1,16 +1,14 @@
 using System.Management.Automation;
 using System.Reflection;
-using PSParallel.Engine.Lanes;
-using PSParallel.Engine.Lanes.Threads;
-using PSParallel.Engine.Lanes.Workloads;
 using PSParallel.Engine.Protocol;
-using PSParallel.Engine.Recipes;
 
 namespace PSParallel.Engine.Worker;
 
 /// <summary>
 /// The loop a worker process runs: hello, setup, then chunks until the parent says shutdown or
 /// closes stdin. A closed stdin also means the parent died, so the worker exits even mid-item.
+/// A worker of a warm pool gets another setup before each batch's chunks: the batch's script (run
+/// in the runspace the first setup opened) or its compiled workload.
 /// </summary>
 internal static class WorkerProgram
 {
@@ -32,10 +30,12 @@ internal static class WorkerProgram
                 throw new ProtocolException("the parent did not say hello with protocol version " + HelloMessage.CurrentVersion);
             if (Read(reader) is not SetupMessage setup) throw new ProtocolException("expected the setup message");
 
-            using var lane = CreateLane(setup, out var setupError);
+            var lanes = new WorkerLanes();
+            using var _ = lanes;
+            var setupError = lanes.SetUp(setup);
             writer.Write(new SetupDoneMessage(setupError));
-            if (lane is null) return 2;
-            RunChunks(reader, writer, lane);
+            if (setupError is not null) return 2;
+            RunChunks(reader, writer, lanes);
             return 0;
         }
         catch (ProtocolException ex)
@@ -52,14 +52,14 @@ internal static class WorkerProgram
     /// Frames are read on a background thread so that a closed stdin is noticed while an item runs;
     /// chunks run one after the other on this thread.
     /// </summary>
-    private static void RunChunks(FrameReader reader, FrameWriter writer, ILane lane)
+    private static void RunChunks(FrameReader reader, FrameWriter writer, WorkerLanes lanes)
     {
-        using var chunks = new System.Collections.Concurrent.BlockingCollection<ChunkMessage>();
+        using var work = new System.Collections.Concurrent.BlockingCollection<Message>();
         var listener = new Thread(() =>
         {
             try
             {
-                while (Read(reader) is ChunkMessage chunk) chunks.Add(chunk);
+                while (Read(reader) is { } message && message is ChunkMessage or SetupMessage) work.Add(message);
             }
             catch (ProtocolException ex)
             {
@@ -72,10 +72,17 @@ internal static class WorkerProgram
 
         var sink = new WorkerAttemptSink(writer);
         using var flusher = new Timer(_ => FlushQuietly(writer), null, FlushInterval, FlushInterval);
-        foreach (var chunk in chunks.GetConsumingEnumerable())
+        foreach (var message in work.GetConsumingEnumerable())
         {
-            var items = chunk.Items.Select(sink.Decode).ToList();
-            lane.RunAsync(items, sink, CancellationToken.None).GetAwaiter().GetResult();
+            if (message is SetupMessage next)
+            {
+                writer.Write(new SetupDoneMessage(lanes.SetUp(next)));
+            }
+            else
+            {
+                var items = ((ChunkMessage)message).Items.Select(sink.Decode).ToList();
+                lanes.Current!.RunAsync(items, sink, CancellationToken.None).GetAwaiter().GetResult();
+            }
             writer.Flush();
         }
     }
@@ -90,43 +97,5 @@ internal static class WorkerProgram
         {
             // The parent is gone; the reader thread ends the process.
         }
-    }
-
-    private static ILane? CreateLane(SetupMessage setup, out ErrorData? error)
-    {
-        error = null;
-        try
-        {
-            if (setup is WorkloadSetupMessage workload)
-                return new WorkloadExecutor(LoadWorkloadType(workload.AssemblyPath, workload.TypeName), 1)
-                    .CreateLaneAsync(CancellationToken.None).GetAwaiter().GetResult();
-
-            var script = (ScriptSetupMessage)setup;
-            var recipe = new ScriptRecipe
-            {
-                ScriptText = script.ScriptText,
-                Variables = script.Variables.Select(v => new RecipeVariable(v.Key, ValueCodec.Decode(v.Value), VariableOrigin.Parameter, v.Key)).ToList(),
-                Functions = script.Functions,
-                Modules = script.Modules,
-                Location = script.Location,
-                Preferences = script.Preferences.ToDictionary(p => p.Key, p => Enum.Parse<ActionPreference>(p.Value)),
-            };
-            return RunspaceLane.Open(SessionStateBuilder.Create(recipe), recipe);
-        }
-        catch (Exception ex) when (ex is not ProtocolException)
-        {
-            error = WireRecords.ToData(Errors.LaneSetupFailed(ex));
-            return null;
-        }
-    }
-
-    /// <summary>The engine's own built-ins come from this assembly; a user's type from its file.</summary>
-    private static Type LoadWorkloadType(string assemblyPath, string typeName)
-    {
-        var own = typeof(WorkerProgram).Assembly;
-        var assembly = string.Equals(assemblyPath, own.Location, StringComparison.Ordinal)
-            ? own
-            : Assembly.LoadFrom(assemblyPath);
-        return assembly.GetType(typeName, throwOnError: true)!;
     }
 }

@@ -39,6 +39,11 @@ public sealed class StartWorkerPoolCommand : PSCmdlet, IDisposable
     [ValidateNotNullOrEmpty]
     public string[]? Module { get; set; }
 
+    /// <summary>The PowerShell executable (or pwsh.dll) for a process pool's workers; default: the one running now.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? PowerShellPath { get; set; }
+
     protected override void EndProcessing()
     {
         var model = Enum.Parse<ExecutionModel>(Model, ignoreCase: true);
@@ -48,16 +53,21 @@ public sealed class StartWorkerPoolCommand : PSCmdlet, IDisposable
         try
         {
             var setup = CallerContext.CreateSetup(this, ScriptBlock.Create(""), Variable, Function, Module);
-            warm = PoolOpener.OpenThreadsAsync(setup, size, _stop.Token).GetAwaiter().GetResult();
-        }
-        catch (Exception ex) when (ex is SetupException)
-        {
-            ThrowTerminatingError(((IContainsErrorRecord)ex).ErrorRecord);
-            return;
+            var opening = model == ExecutionModel.Thread
+                ? PoolOpener.OpenThreadsAsync(setup, size, _stop.Token)
+                : PoolOpener.OpenProcessesAsync(WorkCommandBase.WorkerOf(PowerShellPath), setup, size, _stop.Token);
+            warm = opening.GetAwaiter().GetResult();
         }
         catch (OperationCanceledException) when (_stop.IsCancellationRequested)
         {
             throw new PipelineStoppedException();
+        }
+        catch (Exception ex)
+        {
+            // Bad setup (a $using:-free -Variable that cannot cross, a module that does not import)
+            // or a worker that would not start: the record it carries, or one that names it.
+            ThrowTerminatingError(Errors.LaneSetupFailed(ex));
+            return;
         }
         var pool = new WorkerPool(WorkerPoolRegistry.NextId(), model.ToString(), size, warm);
         WorkerPoolRegistry.Add(pool);

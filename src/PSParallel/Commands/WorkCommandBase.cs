@@ -59,9 +59,13 @@ public abstract class WorkCommandBase : PSCmdlet
     /// </summary>
     private protected WorkRecipe CreateRecipe(string? powerShellPath = null)
     {
-        var worker = () => new WorkerCommand(powerShellPath, typeof(WorkCommandBase).Assembly.Location, typeof(ItemResult).Assembly.Location);
+        var worker = () => WorkerOf(powerShellPath);
         return UsesWorkload
             ? WorkRecipe.ForWorkload(WorkloadCatalog.Resolve(Workload), worker)
             : WorkRecipe.ForScript(CallerContext.CreateSetup(this, ScriptBlock, Variable, Function, Module), worker);
     }
+
+    /// <summary>How to start a worker process of this module: the given PowerShell, or the caller's own.</summary>
+    internal static WorkerCommand WorkerOf(string? powerShellPath) =>
+        new(powerShellPath, typeof(WorkCommandBase).Assembly.Location, typeof(ItemResult).Assembly.Location);
 }

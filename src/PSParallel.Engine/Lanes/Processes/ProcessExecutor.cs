@@ -37,7 +37,7 @@ internal sealed class ProcessExecutor : IExecutor
     }
 
     /// <summary>This process's CPU plus every worker's, live or retired.</summary>
-    public double CpuSeconds() => ProcessCpu.Seconds() + Volatile.Read(ref _retiredCpu) + _live.Keys.Sum(l => l.CpuSeconds());
+    public double CpuSeconds() => ProcessCpu.Seconds() + Volatile.Read(ref _retiredCpu) + _live.Keys.Sum(l => l.CpuSeconds);
 
     /// <summary>The working sets of the live workers, added up.</summary>
     public long WorkerWorkingSetBytes() => _live.Keys.Sum(l => l.WorkingSetBytes());

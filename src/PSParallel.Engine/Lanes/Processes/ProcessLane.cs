@@ -1,6 +1,7 @@
 using System.Management.Automation;
 using PSParallel.Engine.Attempts;
 using PSParallel.Engine.Protocol;
+using PSParallel.Engine.Recipes;
 
 namespace PSParallel.Engine.Lanes.Processes;
 
@@ -9,9 +10,10 @@ namespace PSParallel.Engine.Lanes.Processes;
 /// reports. A dead worker, or one that breaks the protocol, fails the lane with an error naming
 /// the process id and exit code; the runner fails the item it held and requeues the rest.
 /// </summary>
-internal sealed class ProcessLane : ILane
+internal sealed class ProcessLane : IReusableLane
 {
     private static readonly TimeSpan HelloTimeout = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan SetupTimeout = TimeSpan.FromSeconds(30);
     private readonly WorkerProcess _worker;
     private readonly FrameReader _reader;
     private readonly FrameWriter _writer;
@@ -22,6 +24,7 @@ internal sealed class ProcessLane : ILane
     private readonly HashSet<long> _released = new();
     private IAttemptSink? _sink;
     private TaskCompletionSource? _chunkDone;
+    private TaskCompletionSource<SetupDoneMessage>? _setupDone;
     private Exception? _broken;
     private int _disposed;
 
@@ -37,7 +40,32 @@ internal sealed class ProcessLane : ILane
 
     public int WorkerId => _worker.Id;
 
-    public double CpuSeconds() => _worker.CpuSeconds();
+    public double CpuSeconds => _worker.CpuSeconds();
+
+    /// <summary>
+    /// Sends another batch's setup to the worker (a warm pool): its script with the batch's $using:
+    /// values, preferences and location, or its workload type; the pool's own setup stays. Waits
+    /// for the worker to confirm it.
+    /// </summary>
+    public async Task PrepareAsync(WorkRecipe batch, CancellationToken token)
+    {
+        var done = new TaskCompletionSource<SetupDoneMessage>(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (_gate)
+        {
+            if (_broken is not null) throw _broken;
+            _setupDone = done;
+        }
+        try
+        {
+            _writer.Write(batch.WorkerSetup());
+        }
+        catch (IOException)
+        {
+            // The worker is gone; the listener reports how it ended.
+        }
+        var confirmed = await done.Task.WaitAsync(SetupTimeout, token).ConfigureAwait(false);
+        if (confirmed.Error is { } error) throw Errors.WorkerSetupFailed("A worker process", error.Message);
+    }
 
     public long WorkingSetBytes() => _worker.WorkingSetBytes();
 
@@ -166,12 +194,15 @@ internal sealed class ProcessLane : ILane
             ending = new LaneFailedException(_worker.DescribeEnd(), ex);
         }
         TaskCompletionSource? chunk;
+        TaskCompletionSource<SetupDoneMessage>? setup;
         lock (_gate)
         {
             _broken = ending;
             chunk = _chunkDone;
+            setup = _setupDone;
         }
         chunk?.TrySetException(ending);
+        setup?.TrySetException(ending);
     }
 
     private void Dispatch(Message message)
@@ -192,6 +223,9 @@ internal sealed class ProcessLane : ILane
             case StreamMessage stream when IsReleased(stream.Index):
                 break;
             case ItemResultMessage result when IsReleased(result.Index):
+                break;
+            case SetupDoneMessage done when _setupDone is { } waiting:
+                waiting.TrySetResult(done);
                 break;
             default:
                 throw new ProtocolException($"unexpected {message.GetType().Name} for an item this worker does not hold");

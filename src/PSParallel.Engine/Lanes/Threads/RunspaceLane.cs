@@ -39,9 +39,12 @@ internal sealed class RunspaceLane : IReusableLane
     /// <summary>Another batch's script block runs here next (a warm pool); compiled workloads use no runspace.</summary>
     public Task PrepareAsync(WorkRecipe batch, CancellationToken token)
     {
-        _driver.Rescript(batch.Script ?? throw new InvalidOperationException("a compiled workload does not run in a pool's runspace"));
+        Rescript(batch.Script ?? throw new InvalidOperationException("a compiled workload does not run in a pool's runspace"));
         return Task.CompletedTask;
     }
+
+    /// <summary>The next chunks run another batch's script, with its $using: values, preferences and location.</summary>
+    public void Rescript(ScriptRecipe batch) => _driver.Rescript(batch);
 
     public static RunspaceLane Open(InitialSessionState sessionState, ScriptRecipe setup)
     {
