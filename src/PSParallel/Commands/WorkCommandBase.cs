@@ -59,7 +59,7 @@ public abstract class WorkCommandBase : PSCmdlet
     /// </summary>
     private protected WorkRecipe CreateRecipe(string? powerShellPath = null)
     {
-        var worker = () => new WorkerCommand(powerShellPath, typeof(WorkCommandBase).Assembly.Location, typeof(ItemResult).Assembly.Location);
+        var worker = () => new WorkerCommand(powerShellPath, typeof(WorkCommandBase).Assembly.Location);
         return UsesWorkload
             ? WorkRecipe.ForWorkload(WorkloadCatalog.Resolve(Workload), worker)
             : WorkRecipe.ForScript(CallerContext.CreateSetup(this, ScriptBlock, Variable, Function, Module), worker);
