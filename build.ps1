@@ -362,7 +362,15 @@ function Invoke-Package {
         if ($found.Count -ne 1) { throw "Compress-PSResource made no PSParallel .nupkg in $PackageOut." }
         $package = $found[0].FullName
     }
-    Write-Host "Package: $package ($([math]::Round((Get-Item $package).Length / 1KB)) KB)"
+    # The package must carry every contracts build: the module loads the one for the running .NET.
+    $builds = @(Get-ChildItem (Join-Path $ModuleOut 'contracts') -Directory | ForEach-Object { "contracts/$($_.Name)/$ContractsAssembly.dll" })
+    Add-Type -AssemblyName System.IO.Compression.FileSystem
+    $zip = [System.IO.Compression.ZipFile]::OpenRead($package)
+    try { $entries = @($zip.Entries | ForEach-Object { [Uri]::UnescapeDataString($_.FullName) -replace '\\', '/' }) }
+    finally { $zip.Dispose() }
+    $missing = @($builds | Where-Object { $_ -notin $entries })
+    if (-not $builds -or $missing) { throw "The package lacks $(if ($missing) { $missing -join ', ' } else { 'any contracts build' })." }
+    Write-Host "Package: $package ($([math]::Round((Get-Item $package).Length / 1KB)) KB; $($builds -join ', '))"
 }
 
 #endregion
