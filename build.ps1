@@ -5,7 +5,8 @@ Builds, tests, benchmarks, demonstrates and packages PSParallel.
 .DESCRIPTION
 Tasks (each builds what it needs first):
   Build    publish the assemblies and lay the importable module out at out/PSParallel
-           (manifest, formats, MAML help from docs/*.md, about_PSParallel)
+           (manifest, formats, MAML help from docs/*.md, about_PSParallel); the public types
+           go in contracts/<target framework>/, one build per .NET the module runs on
   Test     Build, then the xunit unit tests and the Pester behaviour tests; the last line of
            output is "N passed, N failed" over both; exits 1 if anything failed
   Bench    Build, then every bench/*.ps1 not starting with '_', each in a child pwsh
@@ -39,7 +40,11 @@ $ModuleOut = Join-Path $Out 'PSParallel'
 $PublishOut = Join-Path $Out 'publish'
 $TestResults = Join-Path $Out 'test-results'
 $PackageOut = Join-Path $Out 'package'
-$RootAssemblies = @('PSParallel', 'PSParallel.Contracts')
+$RootAssemblies = @('PSParallel')
+# Built for each of its TargetFrameworks into contracts/<tfm>/; the module loads the one for the
+# running .NET (src/PSParallel/ContractsLoader.cs). Never in the module root.
+$ContractsAssembly = 'PSParallel.Contracts'
+$ContractsProject = Join-Path $Root 'src/PSParallel.Contracts/PSParallel.Contracts.csproj'
 $PesterVersion = '6.2.0'
 
 . (Join-Path $Root 'build/Help.ps1')
@@ -118,6 +123,13 @@ function Invoke-Task([string] $Name) {
     & "Invoke-$Name"
 }
 
+# The contracts project's TargetFrameworks (net8.0;net10.0): one build each in the module.
+function Get-ContractsTargetFramework {
+    $value = & (Get-DotnetPath) msbuild $ContractsProject -nologo '-getProperty:TargetFrameworks'
+    if ($LASTEXITCODE -ne 0 -or -not "$value".Trim()) { throw "Could not read the TargetFrameworks of $ContractsProject." }
+    @("$value".Trim() -split ';' | ForEach-Object Trim | Where-Object { $_ })
+}
+
 #region Tasks
 
 function Invoke-Clean {
@@ -129,12 +141,32 @@ function Invoke-Build {
     Write-Step "Build ($Configuration)"
     if (Test-Path $PublishOut) { Remove-Item -Recurse -Force $PublishOut }
     Invoke-Native (Get-DotnetPath) @('publish', (Join-Path $Root 'src/PSParallel/PSParallel.csproj'), '-c', $Configuration, '-o', $PublishOut, '-nologo')
+    # The public types once per .NET; the cmdlet assembly and the engine compiled against one of them.
+    $contractsBuilds = foreach ($tfm in Get-ContractsTargetFramework) {
+        $published = Join-Path $PublishOut "contracts/$tfm"
+        Invoke-Native (Get-DotnetPath) @('publish', $ContractsProject, '-c', $Configuration, '-f', $tfm, '-o', $published, '-nologo')
+        if (-not (Test-Path (Join-Path $published "$ContractsAssembly.dll"))) { throw "The publish output for $tfm has no $ContractsAssembly.dll." }
+        [pscustomobject]@{ TargetFramework = $tfm; Folder = $published }
+    }
+    $compiledAgainst = (Get-FileHash (Join-Path $PublishOut "$ContractsAssembly.dll")).Hash
+    if ($compiledAgainst -notin @($contractsBuilds | ForEach-Object { (Get-FileHash (Join-Path $_.Folder "$ContractsAssembly.dll")).Hash })) {
+        throw "The $ContractsAssembly.dll the cmdlet assembly was built with is none of the builds in contracts/."
+    }
 
     Write-Step "Module layout in $ModuleOut"
     if (Test-Path $ModuleOut) { Remove-Item -Recurse -Force $ModuleOut }
     $dependencies = Join-Path $ModuleOut 'Dependencies'
     $help = Join-Path $ModuleOut 'en-US'
     $null = New-Item -ItemType Directory -Force -Path $ModuleOut, $dependencies, $help
+
+    # No contracts in the root: PSParallel.dll loads the build for the running .NET from here.
+    foreach ($build in $contractsBuilds) {
+        $target = Join-Path $ModuleOut "contracts/$($build.TargetFramework)"
+        $null = New-Item -ItemType Directory -Force -Path $target
+        Copy-Item (Join-Path $build.Folder "$ContractsAssembly.dll") $target
+        $pdb = Join-Path $build.Folder "$ContractsAssembly.pdb"
+        if (Test-Path $pdb) { Copy-Item $pdb $target }
+    }
 
     foreach ($name in $RootAssemblies) {
         $dll = Join-Path $PublishOut "$name.dll"
@@ -146,7 +178,7 @@ function Invoke-Build {
     # Everything else the cmdlet assembly needs is loaded by the module into its own
     # AssemblyLoadContext from Dependencies/. PowerShell's own assemblies come from the host.
     foreach ($file in Get-ChildItem $PublishOut -File -Filter '*.dll') {
-        if ($file.BaseName -in $RootAssemblies) { continue }
+        if ($file.BaseName -in $RootAssemblies -or $file.BaseName -eq $ContractsAssembly) { continue }
         if ($file.Name -like 'System.Management.Automation*' -or $file.Name -like 'Microsoft.PowerShell*') { continue }
         Copy-Item $file.FullName $dependencies
         $pdb = [IO.Path]::ChangeExtension($file.FullName, '.pdb')
@@ -330,7 +362,15 @@ function Invoke-Package {
         if ($found.Count -ne 1) { throw "Compress-PSResource made no PSParallel .nupkg in $PackageOut." }
         $package = $found[0].FullName
     }
-    Write-Host "Package: $package ($([math]::Round((Get-Item $package).Length / 1KB)) KB)"
+    # The package must carry every contracts build: the module loads the one for the running .NET.
+    $builds = @(Get-ChildItem (Join-Path $ModuleOut 'contracts') -Directory | ForEach-Object { "contracts/$($_.Name)/$ContractsAssembly.dll" })
+    Add-Type -AssemblyName System.IO.Compression.FileSystem
+    $zip = [System.IO.Compression.ZipFile]::OpenRead($package)
+    try { $entries = @($zip.Entries | ForEach-Object { [Uri]::UnescapeDataString($_.FullName) -replace '\\', '/' }) }
+    finally { $zip.Dispose() }
+    $missing = @($builds | Where-Object { $_ -notin $entries })
+    if (-not $builds -or $missing) { throw "The package lacks $(if ($missing) { $missing -join ', ' } else { 'any contracts build' })." }
+    Write-Host "Package: $package ($([math]::Round((Get-Item $package).Length / 1KB)) KB; $($builds -join ', '))"
 }
 
 #endregion

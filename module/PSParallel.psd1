@@ -8,8 +8,8 @@
     Description          = 'Runs a list of things concurrently without guessing the model: Invoke-ThreadBatch runs a script block or a compiled workload once per piped item on a pool of runspace threads, with streaming input and backpressure, throttling, ordered output, item and batch timeouts, retry, progress, per-item results and a batch summary.'
     CompatiblePSEditions = @('Core')
     PowerShellVersion    = '7.4'
-    # Loaded at import, so the public types (ItemResult, IWorkload...) resolve for the user's own code.
-    RequiredAssemblies   = @('PSParallel.Contracts.dll')
+    # No RequiredAssemblies: the public types (ItemResult, IWorkload...) are in contracts/<tfm>/, one
+    # build per .NET, and PSParallel.dll loads the one for the running .NET as it is imported.
     FormatsToProcess     = @('PSParallel.format.ps1xml')
     CmdletsToExport      = @('Invoke-ThreadBatch', 'Invoke-ProcessBatch', 'Measure-ConcurrencyModel', 'Start-WorkerPool', 'Stop-WorkerPool', 'Get-WorkerPool')
     FunctionsToExport    = @()

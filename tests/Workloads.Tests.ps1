@@ -436,6 +436,49 @@ namespace $ns
     }
 }
 
+# What a user types: the contracts named by [PSParallel.IWorkload].Assembly.Location, no
+# -IgnoreWarnings. The module loads the contracts built for the running .NET, so the compiler
+# has no older System.Runtime to warn about (CS1701, which Add-Type treats as an error).
+Describe 'A custom workload compiled without -IgnoreWarnings' {
+    BeforeAll {
+        $script:plainNs = 'PTestPlain' + [guid]::NewGuid().ToString('N')
+        $src = @"
+namespace $plainNs
+{
+    public class Tripler : PSParallel.IWorkload
+    {
+        public object Invoke(object input, System.Threading.CancellationToken token) =>
+            long.Parse(input.ToString()) * 3 + ":" + System.Environment.ProcessId;
+    }
+}
+"@
+        $script:plainDll = Join-Path $TestDrive "$plainNs.dll"
+        Add-Type -TypeDefinition $src -ReferencedAssemblies ([PSParallel.IWorkload].Assembly.Location) -OutputAssembly $plainDll
+        # -OutputAssembly only writes the file.
+        Add-Type -Path $plainDll
+    }
+
+    It 'compiles to a file that loads as a type' {
+        $plainDll | Should -Exist
+        "$plainNs.Tripler" -as [type] | Should -Not -BeNullOrEmpty
+    }
+
+    It 'runs with Invoke-ThreadBatch -Workload ([TheType])' {
+        $type = "$plainNs.Tripler" -as [type]
+        $out = 1..5 | Invoke-ThreadBatch -Workload ($type) -Ordered -SummaryVariable s
+        $out | Should -Be (1..5 | ForEach-Object { "$($_ * 3):$PID" })
+        Assert-BatchSummary $s -Total 5 -Succeeded 5
+    }
+
+    It 'runs with Invoke-ProcessBatch -Workload ([TheType]), in the workers' {
+        $type = "$plainNs.Tripler" -as [type]
+        $out = 1..5 | Invoke-ProcessBatch -Workload ($type) -Ordered -ThrottleLimit 2 -SummaryVariable s
+        @($out | ForEach-Object { [long]($_ -split ':')[0] }) | Should -Be (1..5 | ForEach-Object { $_ * 3 })
+        @($out | ForEach-Object { [int]($_ -split ':')[1] }) | Should -Not -Contain $PID -Because 'the workload runs in the worker processes'
+        Assert-BatchSummary $s -Total 5 -Succeeded 5
+    }
+}
+
 Describe 'A fresh PowerShell process' {
     It 'imports the module and runs the seed''s CPU example' {
         $manifest = (Resolve-Path (Get-PSParallelManifest)).Path -replace "'", "''"

@@ -67,5 +67,5 @@ public abstract class WorkCommandBase : PSCmdlet
 
     /// <summary>How to start a worker process of this module: the given PowerShell, or the caller's own.</summary>
     internal static WorkerCommand WorkerOf(string? powerShellPath) =>
-        new(powerShellPath, typeof(WorkCommandBase).Assembly.Location, typeof(ItemResult).Assembly.Location);
+        new(powerShellPath, typeof(WorkCommandBase).Assembly.Location);
 }

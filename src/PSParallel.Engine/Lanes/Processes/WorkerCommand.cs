@@ -16,15 +16,15 @@ internal sealed class WorkerCommand
 
     /// <summary>
     /// The worker imports the module's assembly, not its manifest: it needs none of the manifest's
-    /// format data, and loading that took about 0.1 s off every worker's start. So it loads the
-    /// contracts assembly itself, which the manifest would have named as required.
+    /// format data, and loading that took about 0.1 s off every worker's start. The assembly loads
+    /// the contracts build for the worker's own .NET as it is imported (ContractsLoader), which
+    /// may not be the caller's when -PowerShellPath names another PowerShell.
     /// </summary>
-    public WorkerCommand(string? powerShellPath, string moduleAssemblyPath, string contractsAssemblyPath)
+    public WorkerCommand(string? powerShellPath, string moduleAssemblyPath)
     {
         (_fileName, _dllArgument) = Resolve(powerShellPath);
         // The first thing the worker does is take stdout for frames (WorkerHost.Run -> StdioTakeover).
-        string bootstrap = $"$null = [System.Reflection.Assembly]::LoadFrom({Quote(contractsAssemblyPath)}); " +
-                           $"Import-Module -Name {Quote(moduleAssemblyPath)} -ErrorAction Stop; exit [PSParallel.WorkerHost]::Run()";
+        string bootstrap = $"Import-Module -Name {Quote(moduleAssemblyPath)} -ErrorAction Stop; exit [PSParallel.WorkerHost]::Run()";
         _encodedBootstrap = Convert.ToBase64String(Encoding.Unicode.GetBytes(bootstrap));
     }
 
