@@ -88,6 +88,83 @@ Describe 'Start-WorkerPool -Model Thread' {
     }
 }
 
+Describe 'Start-WorkerPool -Model Process' {
+    BeforeAll {
+        $script:pool = Start-WorkerPool -Model Process -ThrottleLimit 2 -Variable @{ Base = 100 }
+        $script:workers = @(Get-PSParallelWorker)
+    }
+    AfterAll { $pool | Stop-WorkerPool }
+
+    It 'starts its worker processes at once' {
+        $pool.Model | Should -Be 'Process'
+        $pool.WorkersAlive | Should -Be 2
+        $workers.Count | Should -Be 2
+    }
+
+    It 'runs batch after batch on the same worker processes: script, compiled workload, script again' {
+        $offset = 5
+        $first = 1..12 | Invoke-ProcessBatch { [pscustomobject]@{ V = $Base + $_ + $using:offset; P = $PID } } -Pool $pool
+        $primes = 1..10 | Invoke-ProcessBatch -Workload IsPrime -Pool $pool -AsResult
+        $again = 1..12 | Invoke-ProcessBatch { [pscustomobject]@{ V = "[$leaked]"; P = $PID }; $leaked = 'x' } -Pool $pool
+        ($first.V | Sort-Object) | Should -Be (1..12 | ForEach-Object { 105 + $_ })
+        @($primes | Where-Object { $_.Output[0] }).Count | Should -Be 4
+        @($again.V | Sort-Object -Unique) | Should -Be @('[]')
+        $pids = @($first.P + $primes.Worker + $again.P | Sort-Object -Unique)
+        $pids | Where-Object { $_ -notin $workers } | Should -BeNullOrEmpty -Because 'every batch runs on the pool''s workers'
+        @(Get-PSParallelWorker | Where-Object { $_ -notin $workers }) | Should -BeNullOrEmpty -Because 'no batch starts workers of its own'
+    }
+
+    It 'replaces a worker that dies in a batch, and only its item fails' {
+        $results = 1..6 | Invoke-ProcessBatch { if ($_ -eq 3) { [Environment]::Exit(7) }; $_ } -Pool $pool -AsResult -ErrorAction SilentlyContinue
+        @($results | Where-Object Status -eq 'Failed').Input | Should -Be @(3)
+        $next = 1..4 | Invoke-ProcessBatch { $PID } -Pool $pool
+        $next.Count | Should -Be 4
+        Wait-Until { $pool.WorkersAlive -eq 2 -or $pool.WorkersAlive -eq 1 } | Should -BeTrue
+        $script:workers = @(Get-PSParallelWorker)
+    }
+
+    It 'stays usable after a pooled batch is stopped with Ctrl+C' {
+        $other = New-PSParallelInstance
+        try {
+            $null = $other.AddScript('param($p) 1..20 | Invoke-ProcessBatch { Start-Sleep -Seconds 30 } -Pool $p').AddArgument($pool)
+            $running = $other.BeginInvoke()
+            Wait-Until { $pool.State -eq 'Busy' } -TimeoutSeconds 20 | Should -BeTrue
+            Start-Sleep -Milliseconds 500
+            $other.Stop()
+            $out = 1..4 | Invoke-ProcessBatch { $_ * 3 } -Pool $pool -NoWait
+            ($out | Sort-Object) | Should -Be @(3, 6, 9, 12)
+            $pool.WorkersAlive | Should -BeGreaterThan 0
+        }
+        finally { Remove-PSParallelInstance $other }
+    }
+
+    It 'ends its workers when stopped' {
+        $before = @(Get-PSParallelWorker)
+        $p = Start-WorkerPool -Model Process -ThrottleLimit 1
+        $mine = @(Get-PSParallelWorker | Where-Object { $_ -notin $before })
+        $mine.Count | Should -Be 1
+        Stop-WorkerPool $p
+        Assert-NoWorkerLeft -ProcessId $mine -ParentId 0 -TimeoutSeconds 10
+    }
+
+    It 'ends its workers when the process that started them dies' {
+        $caller = Start-ChildPwsh @"
+Import-Module '$(Get-PSParallelManifest)'
+`$p = Start-WorkerPool -Model Process -ThrottleLimit 2
+'ready'
+Start-Sleep -Seconds 120
+"@
+        try {
+            Wait-Until { @(Get-PSParallelWorker -ParentId $caller.Id).Count -eq 2 } -TimeoutSeconds 60 | Should -BeTrue
+            $theirs = @(Get-PSParallelWorker -ParentId $caller.Id)
+            $caller.Kill()
+            $caller.WaitForExit()
+            Assert-NoWorkerLeft -ProcessId $theirs -ParentId 0 -TimeoutSeconds 15
+        }
+        finally { if (-not $caller.HasExited) { $caller.Kill($true) } }
+    }
+}
+
 Describe 'One batch at a time' {
     BeforeAll {
         $script:pool = Start-WorkerPool -Model Thread -ThrottleLimit 2
