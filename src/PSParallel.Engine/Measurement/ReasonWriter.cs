@@ -13,7 +13,26 @@ internal static class ReasonWriter
             ? $"Sequential finished {chosen.Items} items in {Seconds(chosen.Duration)}"
             : $"{Plural(chosen.Model)} at {chosen.ThrottleLimit} finished {chosen.Items} items in {Seconds(chosen.Duration)}" +
               (chosen.Startup.TotalSeconds >= 0.05 ? $" after {Seconds(chosen.Startup)} of start-up" : "");
-        return $"{trial}; {Comparison(choice, totalItems, projected)}; {WorkShare(cpuUtilization)}.";
+        return $"{trial}; {Comparison(choice, totalItems, projected)}; {WorkShare(cpuUtilization)}{ThreadScaling(choice, cpuUtilization)}.";
+    }
+
+    /// <summary>
+    /// Whether computing work scaled on threads, measured on this machine rather than assumed: the
+    /// threads of one process share its garbage collector and its just-in-time compiler, whose work
+    /// a sequential run leaves to an idle core. When threads fell well short of their degree and
+    /// each item cost clearly more processor time there, the reason says so with both numbers.
+    /// </summary>
+    private static string ThreadScaling(ModelChooser choice, double cpuUtilization)
+    {
+        if (cpuUtilization < 0.5) return "";
+        var sequential = choice.BestPerModel.FirstOrDefault(t => t.Model == ExecutionModel.Sequential);
+        var threads = choice.BestPerModel.FirstOrDefault(t => t.Model == ExecutionModel.Thread && t.ThrottleLimit >= 2);
+        if (sequential is null || threads is null || sequential.CpuSeconds <= 0 || threads.CpuSeconds <= 0) return "";
+        double speedup = sequential.Duration / threads.Duration;
+        double cpuPerItem = threads.CpuSeconds / threads.Items / (sequential.CpuSeconds / sequential.Items);
+        if (speedup >= 0.75 * threads.ThrottleLimit || cpuPerItem < 1.2) return "";
+        return $"; on this machine threads at {threads.ThrottleLimit} ran it only {Ratio(speedup)} as fast as sequential, " +
+               $"each item taking {Ratio(cpuPerItem)} its sequential processor time (the threads of one process share its garbage collector and compiler)";
     }
 
     private static string Comparison(ModelChooser choice, long totalItems, IReadOnlyDictionary<ExecutionModel, TimeSpan> projected)

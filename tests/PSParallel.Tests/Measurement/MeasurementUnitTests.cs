@@ -182,6 +182,30 @@ public class ModelChooserTests
 public class ReasonWriterTests
 {
     [Fact]
+    public void Says_when_computing_work_did_not_scale_on_threads_and_what_each_item_cost_there()
+    {
+        // 64 items: 3.2 s and 3.0 CPU-seconds sequentially; 2 threads 2.9 s burning 5.4 CPU-seconds.
+        var trials = new[]
+        {
+            Trials.Of(ExecutionModel.Sequential, 1, 3.2, cpu: 3.0),
+            Trials.Of(ExecutionModel.Thread, 2, 2.9, cpu: 5.4),
+            Trials.Of(ExecutionModel.Process, 2, 1.9, startup: 1.0, cpu: 3.6),
+        };
+        var reason = ReasonWriter.Write(new ModelChooser(trials, 6400), 6400, 0.95);
+        Assert.EndsWith("; on this machine threads at 2 ran it only 1.1× as fast as sequential, each item taking 1.8× its sequential " +
+                        "processor time (the threads of one process share its garbage collector and compiler).", reason);
+    }
+
+    [Fact]
+    public void Says_nothing_of_thread_scaling_when_threads_scaled_or_the_work_waits()
+    {
+        var scaled = new[] { Trials.Of(ExecutionModel.Sequential, 1, 3.2, cpu: 3.0), Trials.Of(ExecutionModel.Thread, 2, 1.7, cpu: 3.3) };
+        Assert.DoesNotContain("on this machine", ReasonWriter.Write(new ModelChooser(scaled, 64), 64, 0.95));
+        var waiting = new[] { Trials.Of(ExecutionModel.Sequential, 1, 3.2, cpu: 0.1), Trials.Of(ExecutionModel.Thread, 2, 3.0, cpu: 0.3) };
+        Assert.DoesNotContain("on this machine", ReasonWriter.Write(new ModelChooser(waiting, 64), 64, 0.03));
+    }
+
+    [Fact]
     public void Says_what_ran_how_fast_against_sequential_and_how_the_work_spends_its_time()
     {
         var trials = new[] { Trials.Of(ExecutionModel.Sequential, 1, 1.6, items: 8), Trials.Of(ExecutionModel.Thread, 16, 0.21, items: 8) };
