@@ -27,7 +27,8 @@ full-job time, and a 64-item sample measured in <= 20 s for items of <= 50 ms.
 Workloads: Sleep (Start-Sleep 20 ms), Http (Invoke-RestMethod of a local endpoint that answers after
 40 ms), CpuScript (a loop calibrated to ~20 ms), IsPrime (-Workload IsPrime of a 14-digit prime,
 ~9 ms of trial division), Alloc (hashtables/objects/strings, calibrated to ~20 ms), Tiny ({ $_ }),
-Mixed (GET of a 30 ms endpoint, then a ~15 ms loop).
+Mixed (GET of a 30 ms endpoint, then a ~15 ms loop), BigCpu (a ~100 ms loop, 200 items: a computing
+job big enough that worker processes should repay their start-up).
 
 The module is copied to a temporary folder first, so that a rebuild of out/PSParallel during the run
 does not mix two builds. A full run takes about 20-25 minutes on 2 shared cores; -Quick about 5.
@@ -51,7 +52,7 @@ param(
     [switch] $Quick,
 
     # Names, or one comma-separated string (as 'pwsh -File' passes them).
-    [string[]] $Case = @('Sleep', 'Http', 'CpuScript', 'IsPrime', 'Alloc', 'Tiny', 'Mixed'),
+    [string[]] $Case = @('Sleep', 'Http', 'CpuScript', 'IsPrime', 'Alloc', 'Tiny', 'Mixed', 'BigCpu'),
 
     [ValidateRange(1, 15)]
     [int] $Repetitions = 0,
@@ -77,7 +78,7 @@ $ErrorActionPreference = 'Stop'
 $ProgressPreference = 'SilentlyContinue'
 . (Join-Path $PSScriptRoot '_BenchCommon.ps1')
 
-$AllCases = @('Sleep', 'Http', 'CpuScript', 'IsPrime', 'Alloc', 'Tiny', 'Mixed')
+$AllCases = @('Sleep', 'Http', 'CpuScript', 'IsPrime', 'Alloc', 'Tiny', 'Mixed', 'BigCpu')
 $Case = @($Case -split ',' | ForEach-Object Trim | Where-Object { $_ })
 foreach ($c in $Case) { if ($c -notin $AllCases) { throw "Unknown case '$c'; the cases are $($AllCases -join ', ')." } }
 $Case = @($AllCases | Where-Object { $_ -in $Case })
@@ -118,6 +119,9 @@ function Get-Workloads([hashtable] $Calibration, [string] $BaseUri) {
             What = "building hashtables, objects and strings, $($Calibration.Alloc.Iterations) rounds (~$(Format-Number ($Calibration.Alloc.SecondsPerItem * 1000) 1) ms sequentially)"; Thread = $Computing; Process = @(2, 4) }
         Tiny      = @{ Label = 'tiny items'; Body = '$_'; N = $(if ($q) { 20000 } else { 50000 }); ItemExpr = '1..@N@'
             What = '{ $_ }'; Thread = $Computing; Process = @(2) }
+        BigCpu    = @{ Label = 'big computing job'; Body = $CpuTemplate.Replace('@N@', "$($Calibration.Big.Iterations)"); N = $(if ($q) { 40 } else { 200 }); ItemExpr = '1..@N@'
+            What = "a script loop of $($Calibration.Big.Iterations) iterations (~$(Format-Number ($Calibration.Big.SecondsPerItem * 1000) 1) ms sequentially), a job of about $(Format-Number ($Calibration.Big.SecondsPerItem * $(if ($q) { 40 } else { 200 })) 0) s: big enough that worker processes should repay their start-up"
+            Thread = @(2); Process = @(2) }
         Mixed     = @{ Label = 'mixed (fetch then crunch)'; Body = "`$r = Invoke-RestMethod -Uri `$_`n" + $CpuTemplate.Replace('@N@', "$($Calibration.Crunch.Iterations)"); N = $(if ($q) { 100 } else { 200 })
             ItemExpr = "@('$($BaseUri)?ms=30') * @N@"
             What = "Invoke-RestMethod of a 30 ms endpoint, then a loop of $($Calibration.Crunch.Iterations) iterations (~$(Format-Number ($Calibration.Crunch.SecondsPerItem * 1000) 1) ms)"
@@ -374,7 +378,7 @@ $server = $null
 try {
     Write-Host 'Calibrating...'
     $calibration = @{}
-    foreach ($c in @(@('Cpu', $CpuTemplate, 20), @('Alloc', $AllocTemplate, 20), @('Crunch', $CpuTemplate, 15))) {
+    foreach ($c in @(@('Cpu', $CpuTemplate, 20), @('Alloc', $AllocTemplate, 20), @('Crunch', $CpuTemplate, 15), @('Big', $CpuTemplate, 100))) {
         $r = Invoke-PwshChild $ChildScript $module @{ Kind = 'calibrate'; Template = $c[1]; TargetMs = $c[2]; StartIterations = 5000 } $ChildTimeoutSeconds
         if (-not $r.Ok) { throw "Calibration of $($c[0]) failed: $($r.Failure)" }
         $calibration[$c[0]] = @{ Iterations = [int]$r.Iterations; SecondsPerItem = [double]$r.SecondsPerItem }
