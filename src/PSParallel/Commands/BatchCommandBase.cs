@@ -46,11 +46,6 @@ public abstract class BatchCommandBase : WorkCommandBase, IDisposable
     [ValidateNotNullOrEmpty]
     public string? SummaryVariable { get; set; }
 
-    /// <summary>Run on this warm pool's runspaces or workers (Start-WorkerPool) instead of opening new ones.</summary>
-    [Parameter]
-    [ValidateNotNull]
-    public WorkerPool? Pool { get; set; }
-
     /// <summary>With -Pool: fail at once when another batch has the pool, instead of waiting for it.</summary>
     [Parameter]
     public SwitchParameter NoWait { get; set; }

@@ -42,11 +42,6 @@ public sealed class MeasureConcurrencyModelCommand : WorkCommandBase, IDisposabl
     [ValidateNotNullOrEmpty]
     public string? ReportPath { get; set; }
 
-    /// <summary>Measure on this warm pool's workers (sequentially too), and recommend running on it.</summary>
-    [Parameter]
-    [ValidateNotNull]
-    public WorkerPool? Pool { get; set; }
-
     private int SampleLimit => SampleSize > 0 ? SampleSize : DefaultSampleLimit;
 
     protected override void ProcessRecord()

@@ -40,6 +40,11 @@ public abstract class WorkCommandBase : PSCmdlet
     [ValidateNotNullOrEmpty]
     public string[]? Module { get; set; }
 
+    /// <summary>Run (or measure) on this warm pool's runspaces or workers, made by Start-WorkerPool.</summary>
+    [Parameter]
+    [ValidateNotNull]
+    public WorkerPool? Pool { get; set; }
+
     protected bool UsesWorkload => ParameterSetName == WorkloadSet;
 
     /// <summary>
