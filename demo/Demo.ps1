@@ -1,14 +1,17 @@
 <#
 .SYNOPSIS
-PSParallel demo: Measure-ConcurrencyModel on the seed's three cases, then each job run the way it recommends.
+PSParallel demo: three jobs, three verdicts. Measure-ConcurrencyModel on each, then each job run the
+way it recommends, measured against the projection.
 
 .DESCRIPTION
-  (a) I/O: URL fetches with Invoke-RestMethod against a local endpoint on 127.0.0.1 that answers
-      each request after a delay.
-  (b) CPU: the seed's primality test (trial division in script) on its four numbers, then on twelve
-      primes near 10^11, a job big enough for the cores to matter.
-  (c) Mixed: fetch a URL, then crunch the answer (a loop over its bytes).
-For each case Measure-ConcurrencyModel runs the work on the items sequentially, on threads and on
+  (a) Waiting: URL fetches with Invoke-RestMethod against a local endpoint on 127.0.0.1 that
+      answers each request after a delay. Threads are the answer.
+  (b) Computing: a script loop of about 0.1 s an item, a job of about 25 s sequentially: big
+      enough that worker processes repay their start-up. It is measured on a warm process pool
+      (Start-WorkerPool), and the job then runs on the same pool, so the workers start once.
+  (c) Tiny items: { $_ * 2 } on 20,000 numbers. Handing an item to another thread costs more than
+      the item: sequential is the answer.
+For each job Measure-ConcurrencyModel runs the work on sample items sequentially and on threads or
 processes, prints its verdict (the default view: reason and a bar per trial) and writes an HTML
 report to out/demo/. Then the demo runs the whole job with the command line the report gives and
 prints the measured time next to the projected one.
@@ -21,7 +24,11 @@ param(
     # Where the HTML reports go.
     [string] $ReportFolder = (Join-Path $PSScriptRoot '../out/demo'),
     [int] $UrlCount = 48,
-    [int] $DelayMilliseconds = 100
+    [int] $DelayMilliseconds = 100,
+    # Items of the computing job, and the loop's iterations per item (about 0.1 s in script).
+    [int] $ComputeItems = 250,
+    [int] $LoopIterations = 500000,
+    [int] $TinyItems = 20000
 )
 
 Set-StrictMode -Version 3.0
@@ -115,12 +122,26 @@ function Measure-Job {
     $watch.Stop()
     $projected = $Report.Projected[$Report.Recommendation].TotalSeconds
     $measured = $watch.Elapsed.TotalSeconds
+    $offBy = 100 * ($projected - $measured) / $measured
     Write-Host ('   ran the job the recommended way: {0:0.00} s measured, {1:0.00} s projected ({2:+0;-0}%); {3}' -f
-        $measured, $projected, (100 * ($projected - $measured) / $measured), (& $Check $output))
+        $measured, $projected, $offBy, (& $Check $output))
     Write-Host ''
+    [pscustomobject]@{ Measured = $measured; Projected = $projected; ErrorPercent = $offBy }
 }
 
 $script:Verdicts = [System.Collections.Generic.List[object]]::new()
+
+function Add-Verdict([string] $Case, $Report, $Run) {
+    $Verdicts.Add([pscustomobject]@{
+            Case           = $Case
+            Verdict        = $Report.Recommendation
+            Throttle       = $Report.ThrottleLimit
+            Classification = $Report.Classification
+            'Measured s'   = [Math]::Round($Run.Measured, 2)
+            'Projected s'  = [Math]::Round($Run.Projected, 2)
+            'Off by'       = '{0:+0;-0}%' -f $Run.ErrorPercent
+        })
+}
 Write-Host "PSParallel demo on $([Environment]::ProcessorCount) cores, PowerShell $($PSVersionTable.PSVersion)"
 Write-Host "Each measurement runs the work several times on its sample items (it says so in a warning).`n"
 
@@ -131,43 +152,32 @@ try {
     #region (a) I/O: URLs against a delayed local endpoint
     $report = $urls | Measure-ConcurrencyModel { Invoke-RestMethod $_ } -ReportPath (Join-Path $ReportFolder 'urls.html') -WarningAction SilentlyContinue
     Write-Verdict -Title "(a) $UrlCount URL fetches, each answered after $DelayMilliseconds ms" -Report $report -ReportName 'urls'
-    Measure-Job -Report $report -Check { param($o) "$($o.Count) responses" }
-    $Verdicts.Add([pscustomobject]@{ Case = 'URLs'; Verdict = "$($report.Recommendation) at $($report.ThrottleLimit)"; Classification = $report.Classification })
+    $run = Measure-Job -Report $report -Check { param($o) "$($o.Count) responses" }
+    Add-Verdict 'URL fetches' $report $run
     #endregion
 
-    #region (b) CPU: the seed's primality test
-    $isPrime = {
-        $n = $_; if ($n -lt 2) { return $false }
-        if ($n % 2 -eq 0) { return $n -eq 2 }
-        $limit = [long][Math]::Sqrt($n)
-        for ($f = 3; $f -le $limit; $f += 2) { if ($n % $f -eq 0) { return $false } }
-        $true
+    #region (b) Computing: a job big enough for worker processes, on a warm pool
+    $loop = [scriptblock]::Create("`$s = 0; for (`$i = 0; `$i -lt $LoopIterations; `$i++) { `$s += `$i * `$i % 7 }; `$s")
+    $work = 1..$ComputeItems
+    Write-Host "   (starting a pool of worker processes, once, for measuring and for the job)"
+    $pool = Start-WorkerPool -Model Process
+    try {
+        $report = $work | Measure-ConcurrencyModel $loop -Pool $pool -SampleSize 16 -ReportPath (Join-Path $ReportFolder 'compute.html') -WarningAction SilentlyContinue
+        Write-Verdict -Title "(b) $ComputeItems items of a script loop ($LoopIterations iterations each), measured on a warm process pool" -Report $report -ReportName 'compute'
+        $run = Measure-Job -Report $report -Check { param($o) "$($o.Count) results" }
+        Add-Verdict 'computing job' $report $run
     }
-    $numbers = 10000019, 10000079, 10000103, 10000129
-    $report = $numbers | Measure-ConcurrencyModel $isPrime -ReportPath (Join-Path $ReportFolder 'primes.html') -WarningAction SilentlyContinue
-    Write-Verdict -Title "(b) primality of $($numbers -join ', ')" -Report $report -ReportName 'primes'
-    Measure-Job -Report $report -Check { param($o) "$(@($o | Where-Object { $_ }).Count) of $($o.Count) prime" }
-    $Verdicts.Add([pscustomobject]@{ Case = 'seed primes'; Verdict = "$($report.Recommendation) at $($report.ThrottleLimit)"; Classification = $report.Classification })
-
-    $large = 100000000003, 100000000019, 100000000057, 100000000063, 100000000069, 100000000073, 100000000091, 100000000103, 100000000129, 100000000171, 100000000183, 100000000193
-    $report = $large | Measure-ConcurrencyModel $isPrime -ReportPath (Join-Path $ReportFolder 'primes-large.html') -WarningAction SilentlyContinue
-    Write-Verdict -Title "(b') the same test on $($large.Count) primes near 10^11" -Report $report -ReportName 'primes-large'
-    Measure-Job -Report $report -Check { param($o) "$(@($o | Where-Object { $_ }).Count) of $($o.Count) prime" }
-    $Verdicts.Add([pscustomobject]@{ Case = 'primes near 10^11'; Verdict = "$($report.Recommendation) at $($report.ThrottleLimit)"; Classification = $report.Classification })
+    finally {
+        Stop-WorkerPool $pool
+    }
     #endregion
 
-    #region (c) Mixed: fetch, then crunch what came back
-    $fetchThenCrunch = {
-        $answer = Invoke-RestMethod $_
-        $text = ($answer | ConvertTo-Json -Compress) * 200
-        $sum = 0
-        foreach ($c in $text.ToCharArray()) { $sum += [int]$c }
-        $sum
-    }
-    $report = $urls | Measure-ConcurrencyModel $fetchThenCrunch -ReportPath (Join-Path $ReportFolder 'mixed.html') -WarningAction SilentlyContinue
-    Write-Verdict -Title "(c) $UrlCount fetches of $DelayMilliseconds ms, each followed by a loop over the answer" -Report $report -ReportName 'mixed'
-    Measure-Job -Report $report -Check { param($o) "$($o.Count) sums" }
-    $Verdicts.Add([pscustomobject]@{ Case = 'fetch then crunch'; Verdict = "$($report.Recommendation) at $($report.ThrottleLimit)"; Classification = $report.Classification })
+    #region (c) Tiny items
+    $tiny = 1..$TinyItems
+    $report = $tiny | Measure-ConcurrencyModel { $_ * 2 } -ReportPath (Join-Path $ReportFolder 'tiny.html') -WarningAction SilentlyContinue
+    Write-Verdict -Title "(c) $TinyItems tiny items, { `$_ * 2 }" -Report $report -ReportName 'tiny'
+    $run = Measure-Job -Report $report -Check { param($o) "$($o.Count) results" }
+    Add-Verdict 'tiny items' $report $run
     #endregion
 }
 finally {
@@ -175,4 +185,4 @@ finally {
 }
 
 Write-Host '== Verdicts' -ForegroundColor Cyan
-Write-Host ($Verdicts | Format-Table -AutoSize | Out-String -Width 80).TrimEnd()
+Write-Host ($Verdicts | Format-Table -AutoSize | Out-String -Width 120).TrimEnd()
