@@ -6,14 +6,17 @@ namespace PSParallel.Engine.Pools;
 /// <summary>
 /// A warm pool for the length of one batch, as the batch's executor: its lanes are the pool's,
 /// lent prepared for this batch's work. When the batch ends it waits (briefly) for the lanes it
-/// borrowed to come back, so the next batch finds them idle, then frees the pool.
+/// borrowed, and those still being lent, to come back, so the next batch finds them idle, then
+/// frees the pool.
 /// </summary>
 internal sealed class PoolLease : IExecutor
 {
     private static readonly TimeSpan ReturnWait = TimeSpan.FromSeconds(5);
     private readonly WarmPool _pool;
     private readonly WorkRecipe _recipe;
-    private readonly CountdownEvent _lent = new(1);
+    private readonly object _gate = new();
+    // Lanes lent or being lent and not yet back; Dispose waits for none to be left.
+    private int _out;
     // A compiled workload on a thread pool needs no runspace: it runs as it would without the pool.
     private readonly IExecutor? _direct;
     private int _disposed;
@@ -36,12 +39,21 @@ internal sealed class PoolLease : IExecutor
     public async Task<ILane> CreateLaneAsync(CancellationToken token)
     {
         if (_direct is not null) return await _direct.CreateLaneAsync(token).ConfigureAwait(false);
-        var lane = await _pool.LendAsync(_recipe, token).ConfigureAwait(false);
-        _lent.AddCount();
+        lock (_gate) _out++;
+        IReusableLane lane;
+        try
+        {
+            lane = await _pool.LendAsync(_recipe, token).ConfigureAwait(false);
+        }
+        catch
+        {
+            Returned();
+            throw;
+        }
         return new LentLane(lane, (returned, usable) =>
         {
             _pool.GiveBack(returned, usable);
-            _lent.Signal();
+            Returned();
         });
     }
 
@@ -51,8 +63,20 @@ internal sealed class PoolLease : IExecutor
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         _direct?.Dispose();
-        _lent.Signal();
-        _lent.Wait(ReturnWait);
+        var deadline = DateTime.UtcNow + ReturnWait;
+        lock (_gate)
+        {
+            while (_out > 0 && DateTime.UtcNow < deadline) Monitor.Wait(_gate, deadline - DateTime.UtcNow);
+        }
         _pool.EndBatch();
+    }
+
+    private void Returned()
+    {
+        lock (_gate)
+        {
+            _out--;
+            Monitor.PulseAll(_gate);
+        }
     }
 }

@@ -45,7 +45,9 @@ internal sealed class ProcessLane : IReusableLane
     /// <summary>
     /// Sends another batch's setup to the worker (a warm pool): its script with the batch's $using:
     /// values, preferences and location, or its workload type; the pool's own setup stays. Waits
-    /// for the worker to confirm it.
+    /// for the worker to confirm it, even when the batch ends meanwhile: the worker answers within
+    /// milliseconds, and a lane given back with a confirmation still on the way would be a lane
+    /// whose next setup could be confirmed by this one's answer.
     /// </summary>
     public async Task PrepareAsync(WorkRecipe batch, CancellationToken token)
     {
@@ -63,7 +65,7 @@ internal sealed class ProcessLane : IReusableLane
         {
             // The worker is gone; the listener reports how it ended.
         }
-        var confirmed = await done.Task.WaitAsync(SetupTimeout, token).ConfigureAwait(false);
+        var confirmed = await done.Task.WaitAsync(SetupTimeout).ConfigureAwait(false);
         if (confirmed.Error is { } error) throw Errors.WorkerSetupFailed("A worker process", error.Message);
     }
 
@@ -168,8 +170,17 @@ internal sealed class ProcessLane : IReusableLane
         {
             // The worker is gone; the listener reports how it ended.
         }
-        // On a stop the runner lets the chunk go; the lane is disposed and the worker ends.
-        var onStop = token.Register(() => done.TrySetCanceled());
+        // On a stop the runner lets the chunk go; the lane is disposed and the worker ends. A chunk
+        // whose items have all been reported has ended, though: the batch's own end (which cancels
+        // the token once the last item settled) must not look like a worker stopped mid-chunk,
+        // or a warm pool would close a worker that is fit for the next batch.
+        var onStop = token.Register(() =>
+        {
+            bool allReported;
+            lock (_gate) allReported = _pending.Count == 0;
+            if (allReported) done.TrySetResult();
+            else done.TrySetCanceled();
+        });
         done.Task.ContinueWith(_ => onStop.Dispose(), TaskScheduler.Default);
         return done.Task;
     }
@@ -212,7 +223,7 @@ internal sealed class ProcessLane : IReusableLane
             case ItemStartedMessage started when Pending(started.Index) is { } item:
                 // The worker has started it already; if the batch says skip (it settled the item
                 // meanwhile), what the worker reports for it is let go.
-                if (!_sink!.TryBegin(item)) Release(item, skipped: true);
+                if (!_sink!.TryBegin(item)) Release(item, skipped: true)?.TrySetResult();
                 break;
             case StreamMessage stream when Pending(stream.Index) is { } item:
                 _sink!.Stream(item, WireRecords.ToRecord(stream, WorkerId));
@@ -247,22 +258,26 @@ internal sealed class ProcessLane : IReusableLane
         var output = new List<object?>(result.Output.Count);
         var errors = result.Errors.Select(e => WireRecords.ToRecord(e, item.Input)).ToList();
         foreach (var encoded in result.Output) output.Add(ValueCodec.Decode(encoded));
+        // Let go of the item before reporting it: its report may end the batch, whose stop must
+        // then find the chunk fully reported. The chunk completes after the report.
+        var finished = Release(item, skipped: false);
         // Timed in the worker: here its start and result frames may arrive together.
         _sink!.End(item, new AttemptOutcome(output, errors, new AttemptTiming(result.StartTime.ToLocalTime(), result.Duration)));
-        Release(item, skipped: false);
+        finished?.TrySetResult();
     }
 
-    /// <summary>The item is no longer this lane's to report; the chunk is done when none is left.</summary>
-    private void Release(WorkItem item, bool skipped)
+    /// <summary>
+    /// The item is no longer this lane's to report; returns the chunk's completion when it was the
+    /// last one, for the caller to complete once it has reported the item.
+    /// </summary>
+    private TaskCompletionSource? Release(WorkItem item, bool skipped)
     {
-        TaskCompletionSource? finished = null;
         lock (_gate)
         {
             _pending.Remove(item.Index);
             if (skipped) _released.Add(item.Index);
-            if (_pending.Count == 0) finished = _chunkDone;
+            return _pending.Count == 0 ? _chunkDone : null;
         }
-        finished?.TrySetResult();
     }
 
     public void Abort() => _worker.Kill();
