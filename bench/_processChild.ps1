@@ -19,9 +19,18 @@ returned and how long they took to go. The CPU time reported is this process's a
 children's (/proc/self/stat utime + stime + cutime + cstime), so that worker processes and job
 processes count.
 
+ProcessBatchPool runs the batch on a warm pool: Start-WorkerPool -Model Process (at the spec's
+Throttle, or the default) and the warm-up batch on that pool come before the timed batch, untimed
+(their times are reported as PoolStartSeconds and WarmUpSeconds). The pool's workers outlive the
+batch by design: they are not counted as processes left behind, their CPU time is read from
+/proc/<pid>/stat around the timed batch (they are not reaped), and the pool is stopped after the
+measurement. A worker the pool starts during the timed batch (a replacement for one it closed) is
+the pool's too: it is reported as PoolWorkersStarted, with the workers open before the batch
+(PoolWorkersBefore) and after it (PoolWorkers).
+
 Kinds:
-  script     Sequential | SequentialDot | ProcessBatch | ProcessBatchWorkload | ThreadBatch |
-             ThreadBatchWorkload | ThreadJob | StartJob over items
+  script     Sequential | SequentialDot | ProcessBatch | ProcessBatchWorkload | ProcessBatchPool |
+             ThreadBatch | ThreadBatchWorkload | ForEachParallel | ThreadJob | StartJob over items
   calibrate  iteration counts for the CPU and allocation scripts
 #>
 [CmdletBinding()]
@@ -49,6 +58,19 @@ function Get-CpuSeconds {
         return ([double]$f[11] + [double]$f[12] + [double]$f[13] + [double]$f[14]) / [int]$S.ClkTck
     }
     [Diagnostics.Process]::GetCurrentProcess().TotalProcessorTime.TotalSeconds
+}
+
+# CPU seconds (utime + stime) of these live processes (Linux; 0 elsewhere or for a process gone).
+function Get-PidCpuSeconds([int[]] $Pids) {
+    $total = 0.0
+    if (-not ($S.ContainsKey('ClkTck') -and [int]$S.ClkTck -gt 0)) { return $total }
+    foreach ($p in $Pids) {
+        if (-not [IO.File]::Exists("/proc/$p/stat")) { continue }
+        try { $stat = [IO.File]::ReadAllText("/proc/$p/stat") } catch { continue }
+        $f = $stat.Substring($stat.LastIndexOf(')') + 2).Split(' ')
+        $total += ([double]$f[11] + [double]$f[12]) / [int]$S.ClkTck
+    }
+    $total
 }
 
 # Process ids of the live (not zombie) children of this process (Linux); elsewhere through Get-Process.
@@ -83,8 +105,20 @@ function Invoke-Contender {
         'SequentialDot' { & { $Items | ForEach-Object $Body } }
         'ProcessBatch' { $Items | Invoke-ProcessBatch $Body @pb -SummaryVariable sum; $script:BatchSummary = $sum }
         'ProcessBatchWorkload' { $Items | Invoke-ProcessBatch -Workload $Workload @pb -SummaryVariable sum; $script:BatchSummary = $sum }
+        # On the warm pool Invoke-ScriptKind started: its size is the throttle.
+        'ProcessBatchPool' {
+            $pp = @{}
+            if ($ChunkSize -gt 0) { $pp.ChunkSize = $ChunkSize }
+            $Items | Invoke-ProcessBatch $Body -Pool $script:Pool @pp -SummaryVariable sum; $script:BatchSummary = $sum
+        }
         'ThreadBatch' { $Items | Invoke-ThreadBatch $Body @pb -SummaryVariable sum; $script:BatchSummary = $sum }
         'ThreadBatchWorkload' { $Items | Invoke-ThreadBatch -Workload $Workload @pb -SummaryVariable sum; $script:BatchSummary = $sum }
+        # The body in a child scope (& $b), like the other rows: ForEach-Object -Parallel runs its
+        # script in the runspace's global scope, where this loop's variables are several times slower.
+        'ForEachParallel' {
+            $fepBody = [scriptblock]::Create("`$__b = {`n$Body`n}; & `$__b")
+            $Items | ForEach-Object -Parallel $fepBody @p
+        }
         'ThreadJob' {
             # Start-ThreadJob does not bind $_: the item comes as an argument and is made $_; the
             # body runs in a child scope (& $b), like the sequential rows and the batches.
@@ -111,37 +145,76 @@ function Invoke-ScriptKind {
     $workload = [string]$S.Workload
     if ($S.Contender -eq 'ThreadJob') { Import-Module Microsoft.PowerShell.ThreadJob }
     $clock = [Diagnostics.Stopwatch]::new()
+    $isPool = $S.Contender -eq 'ProcessBatchPool'
+    if ($isPool -and $S.NoWarm) { throw 'ProcessBatchPool times the second batch on its pool: it needs the warm-up batch.' }
+
+    # A warm pool (untimed): started here, then warmed up by the warm-up batch below.
+    $poolStart = $null; $warmUp = $null
+    if ($isPool) {
+        $sp = @{ Model = 'Process' }
+        if ($throttle -gt 0) { $sp.ThrottleLimit = $throttle }
+        $t = [Diagnostics.Stopwatch]::StartNew()
+        $script:Pool = Start-WorkerPool @sp
+        $poolStart = $t.Elapsed.TotalSeconds
+    }
 
     # Warm-up: the same contender on a few items (JIT, command discovery, autoloading), so that the
     # timed run measures the batch rather than first-call costs of this process. A process batch
-    # still starts its own worker processes in the timed run: every batch has its own pool.
+    # still starts its own worker processes in the timed run: every batch has its own pool (except
+    # ProcessBatchPool, whose warm-up is the first batch on its pool).
     if (-not $S.NoWarm) {
         $warmItems = New-Items $S.WarmItems
+        $t = [Diagnostics.Stopwatch]::StartNew()
         $null = Invoke-Contender -Contender $S.Contender -Items $warmItems -Body ([scriptblock]::Create($S.WarmBody)) -Workload $workload -Throttle $throttle -ChunkSize $chunk |
             Measure-BenchArrival -Clock $clock
+        $warmUp = $t.Elapsed.TotalSeconds
+    }
+    # The pool's workers (they stay); every other child is the contender's and should end. The
+    # pool may have closed a worker at the end of the warm-up batch (its process may still be
+    # going): then the timed batch opens a replacement, which is counted as the pool's below.
+    $poolPids = if ($isPool) { @(Get-ChildPids) } else { @() }
+    $poolAliveBefore = if ($isPool) { $script:Pool.WorkersAlive } else { $null }
+    $others = { @(Get-ChildPids | Where-Object { $_ -notin $poolPids }) }
+    if (-not $S.NoWarm) {
         $deadline = [DateTime]::UtcNow.AddSeconds(10)
-        while (@(Get-ChildPids).Count -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 20 }
+        while (@(& $others).Count -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 20 }
     }
     [GC]::Collect(); [GC]::WaitForPendingFinalizers()
 
+    $cpu0 = (Get-CpuSeconds) + (Get-PidCpuSeconds $poolPids)
     $Error.Clear()
-    $cpu0 = Get-CpuSeconds
     $clock.Restart()
     $arrival = Invoke-Contender -Contender $S.Contender -Items $items -Body $body -Workload $workload -Throttle $throttle -ChunkSize $chunk |
         Measure-BenchArrival -Clock $clock
     $elapsed = $clock.Elapsed.TotalSeconds
     $errors = @($Error)
+    $poolCpu1 = Get-PidCpuSeconds $poolPids
+    # Workers the pool started during the timed batch (replacements): the pool's, not left behind.
+    $replaced = @()
+    if ($isPool) {
+        $now = @(Get-ChildPids)
+        $survivors = @($now | Where-Object { $_ -in $poolPids }).Count
+        $new = @($now | Where-Object { $_ -notin $poolPids })
+        $replaced = @($new | Select-Object -First ([Math]::Max(0, $script:Pool.WorkersAlive - $survivors)))
+        $poolCpu1 += Get-PidCpuSeconds $replaced
+        $poolPids += $replaced
+    }
 
     # Untimed: the processes the batch leaves behind, and how long they take to end.
-    $left = @(Get-ChildPids).Count
+    $left = @(& $others).Count
     $linger = 0.0
     if ($left) {
         $wait = [Diagnostics.Stopwatch]::StartNew()
-        while (@(Get-ChildPids).Count -and $wait.Elapsed.TotalSeconds -lt 10) { Start-Sleep -Milliseconds 20 }
+        while (@(& $others).Count -and $wait.Elapsed.TotalSeconds -lt 10) { Start-Sleep -Milliseconds 20 }
         $linger = $wait.Elapsed.TotalSeconds
     }
-    $stillAlive = @(Get-ChildPids).Count
-    $cpu = (Get-CpuSeconds) - $cpu0
+    $stillAlive = @(& $others).Count
+    $cpu = (Get-CpuSeconds) + $poolCpu1 - $cpu0
+    $poolWorkers = $null
+    if ($isPool) {
+        $poolWorkers = $script:Pool.WorkersAlive
+        Stop-WorkerPool $script:Pool
+    }
 
     $check = switch ($S.Check) {
         'sum' { $arrival.Sum }
@@ -157,6 +230,8 @@ function Invoke-ScriptKind {
         Succeeded = $(if ($summary) { $summary.Succeeded } else { $null })
         ThrottleLimit = $(if ($summary) { $summary.ThrottleLimit } else { $null })
         LeftAtReturn = $left; LingerSeconds = $linger; StillAlive = $stillAlive
+        PoolStartSeconds = $poolStart; WarmUpSeconds = $(if ($isPool) { $warmUp } else { $null }); PoolWorkers = $poolWorkers
+        PoolWorkersBefore = $poolAliveBefore; PoolWorkersStarted = $(if ($isPool) { $replaced.Count } else { $null })
     }
 }
 
