@@ -85,10 +85,7 @@ $Case = @($AllCases | Where-Object { $_ -in $Case })
 if ($Repetitions -eq 0) { $Repetitions = if ($Quick) { 1 } else { 3 } }
 if ($MeasureRepetitions -eq 0) { $MeasureRepetitions = $Repetitions }
 $Partial = $Quick -or $Case.Count -lt $AllCases.Count
-if (-not $OutFile) {
-    $OutFile = if ($Partial) { Join-Path $PSScriptRoot "../out/bench/Decision.$(if ($Quick) { 'quick' } else { 'partial' }).md" }
-    else { Join-Path $PSScriptRoot 'results/Decision.md' }
-}
+if (-not $OutFile) { $OutFile = Get-ReportPath 'Decision' $Quick $Partial }
 $ChildScript = Join-Path $PSScriptRoot '_DecisionChild.ps1'
 $Cores = [Environment]::ProcessorCount
 

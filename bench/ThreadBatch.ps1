@@ -83,12 +83,7 @@ foreach ($c in $Case) { if ($c -notin $AllCases) { throw "Unknown case '$c'; the
 $Case = @($AllCases | Where-Object { $_ -in $Case })
 if ($Repetitions -eq 0) { $Repetitions = if ($Quick) { 1 } else { 3 } }
 $Partial = $Quick -or $Case.Count -lt $AllCases.Count
-if (-not $OutFile) {
-    $OutFile = if ($Partial) {
-        Join-Path $PSScriptRoot "../out/bench/ThreadBatch.$(if ($Quick) { 'quick' } else { 'partial' }).md"
-    }
-    else { Join-Path $PSScriptRoot 'results/ThreadBatch.md' }
-}
+if (-not $OutFile) { $OutFile = Get-ReportPath 'ThreadBatch' $Quick $Partial }
 if (-not (Test-Path -LiteralPath $ModulePath)) { throw "No module at ${ModulePath}: run ./build.ps1 Build first." }
 
 $ChildScript = Join-Path $PSScriptRoot '_ThreadBatchChild.ps1'

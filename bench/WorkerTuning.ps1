@@ -117,12 +117,7 @@ if ($Quick -and -not $Candidate) { $Candidate = @($AllCandidates.Keys | Select-O
 foreach ($k in $AllCandidates.Keys) { if ($k -eq 'baseline' -or -not $Candidate -or $k -in $Candidate) { $Candidates[$k] = $AllCandidates[$k] } }
 if ($Repetitions -eq 0) { $Repetitions = if ($Quick) { 1 } else { 3 } }
 $Partial = $Quick -or $Case.Count -lt $AllCases.Count -or $Candidates.Count -lt $AllCandidates.Count
-if (-not $OutFile) {
-    $OutFile = if ($Partial) {
-        Join-Path $PSScriptRoot "../out/bench/WorkerTuning.$(if ($Quick) { 'quick' } else { 'partial' }).md"
-    }
-    else { Join-Path $PSScriptRoot 'results/WorkerTuning.md' }
-}
+if (-not $OutFile) { $OutFile = Get-ReportPath 'WorkerTuning' $Quick $Partial }
 if (-not $FromRawFile -and -not (Test-Path -LiteralPath $ModulePath)) { throw "No module at ${ModulePath}: run ./build.ps1 Build first." }
 
 $ChildScript = Join-Path $PSScriptRoot '_WorkerTuningChild.ps1'

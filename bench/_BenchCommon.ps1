@@ -189,3 +189,10 @@ for ($i = 0; $i -lt @N@; $i++) {
 }
 $acc
 '@
+
+# Where a benchmark's report goes: bench/results/<Name>.md for a full run, out/bench/<Name>.quick.md
+# or .partial.md for a -Quick or partial one (those are drafts, never committed).
+function Get-ReportPath([string] $Name, [bool] $Quick, [bool] $Partial) {
+    if ($Quick -or $Partial) { return Join-Path $PSScriptRoot "../out/bench/$Name.$(if ($Quick) { 'quick' } else { 'partial' }).md" }
+    Join-Path $PSScriptRoot "results/$Name.md"
+}
