@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Management.Automation;
+using PSParallel.Engine.Journal;
 
 namespace PSParallel.Engine.Attempts;
 
@@ -35,6 +36,13 @@ internal sealed class WorkItem
     public IReadOnlyList<ErrorRecord> Errors { get; private set; } = Array.Empty<ErrorRecord>();
     public TimeSpan Duration { get; private set; }
     public ItemStatus Status { get; private set; }
+    /// <summary>When it settled (UTC).</summary>
+    public DateTime SettledAt { get; private set; }
+    /// <summary>Why a Skipped item did not run: "journal", "halted" or "stopped"; null otherwise.</summary>
+    public string? SkipReason { get; private set; }
+
+    /// <summary>Its name in the journal (-JournalPath); default when there is no journal.</summary>
+    public ItemKey Key { get; internal set; }
 
     public bool IsRunning => Volatile.Read(ref _attemptState) == Running;
     public bool IsSettled => Volatile.Read(ref _settled) == 1;
@@ -81,10 +89,12 @@ internal sealed class WorkItem
     internal void ReturnToWaiting() => Volatile.Write(ref _attemptState, Waiting);
 
     /// <summary>Fixes the final state; only the first call has effect.</summary>
-    internal bool TrySettle(ItemStatus status)
+    internal bool TrySettle(ItemStatus status, string? skipReason = null)
     {
         if (Interlocked.CompareExchange(ref _settled, 1, 0) != 0) return false;
         Status = status;
+        SettledAt = DateTime.UtcNow;
+        SkipReason = status == ItemStatus.Skipped ? skipReason : null;
         // A running attempt is closed with the item, so the lane's late report is ignored.
         if (Interlocked.CompareExchange(ref _attemptState, Closed, Running) == Running)
             Duration = Stopwatch.GetElapsedTime(StartTimestamp);
@@ -99,5 +109,5 @@ internal sealed class WorkItem
     }
 
     public ItemResult ToResult() => new(Index, Input, Output.ToArray(), Errors.ToArray(), Status, Attempts,
-        Duration, Worker, StartTime);
+        Duration, Worker, StartTime) { SkipReason = SkipReason };
 }

@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using PSParallel.Engine;
 using PSParallel.Engine.Lanes;
 using PSParallel.Engine.Scheduling;
 
@@ -43,6 +44,15 @@ public abstract class BatchCommandBase : WorkCommandBase, IDisposable
     [ValidateNotNullOrEmpty]
     public string? SummaryVariable { get; set; }
 
+    /// <summary>Append one JSON line per settled item to this file.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? JournalPath { get; set; }
+
+    /// <summary>With -JournalPath: skip the items the journal records as Succeeded.</summary>
+    [Parameter]
+    public SwitchParameter Resume { get; set; }
+
     /// <summary>The degree used when -ThrottleLimit is not given.</summary>
     protected abstract int DefaultThrottleLimit { get; }
 
@@ -71,6 +81,8 @@ public abstract class BatchCommandBase : WorkCommandBase, IDisposable
                 RetryDelay = TimeSpan.FromSeconds(RetryDelaySeconds),
                 FixedChunkSize = FixedChunkSize,
                 MaxChunkSize = Math.Max(MaxChunkSize, FixedChunkSize),
+                JournalPath = ResolveJournalPath(),
+                Resume = Resume,
                 Activity = MyInvocation.MyCommand.Name,
             };
             _runner = new BatchRunner(options, CreateExecutor(), new CmdletSink(this), AsResult);
@@ -79,6 +91,26 @@ public abstract class BatchCommandBase : WorkCommandBase, IDisposable
         {
             ThrowTerminatingError(ex);
         }
+    }
+
+    /// <summary>-JournalPath as a file-system path, relative to the caller's location.</summary>
+    private string? ResolveJournalPath()
+    {
+        if (Resume && string.IsNullOrEmpty(JournalPath)) throw Errors.ResumeNeedsJournal();
+        if (string.IsNullOrEmpty(JournalPath)) return null;
+        string path;
+        ProviderInfo provider;
+        try
+        {
+            path = SessionState.Path.GetUnresolvedProviderPathFromPSPath(JournalPath, out provider, out _);
+        }
+        catch (Exception ex) when (ex is SessionStateException or PSArgumentException or NotSupportedException or ArgumentException)
+        {
+            throw Errors.JournalNotWritable(JournalPath, ex.Message);
+        }
+        if (provider.ImplementingType != typeof(Microsoft.PowerShell.Commands.FileSystemProvider))
+            throw Errors.JournalNotWritable(JournalPath, $"it is a path of the {provider.Name} provider, not a file.");
+        return path;
     }
 
     protected override void ProcessRecord()
