@@ -308,3 +308,68 @@ Describe 'Journal and resume' {
         Invoke-StopResumeScenario -Command $Command -Throttle $Throttle -Stops $Stops
     }
 }
+
+Describe 'Halt on failures' {
+    BeforeAll {
+        # Start, fail and end marks with their UTC ticks, one file per lane (see Get-Mark).
+        $script:HaltItem = {
+            $m = "$($using:marks).$PID.$([System.Threading.Thread]::CurrentThread.ManagedThreadId)"
+            [System.IO.File]::AppendAllText($m, "S $_ $([DateTime]::UtcNow.Ticks)`n")
+            Start-Sleep -Milliseconds 30
+            if ($_ % 10 -eq 7) {
+                [System.IO.File]::AppendAllText($m, "F $_ $([DateTime]::UtcNow.Ticks)`n")
+                throw "item $_ fails"
+            }
+            $_
+        }
+    }
+
+    It 'stops starting items once -MaxFailures is reached; running items finish, the rest are skipped (<Command>)' -ForEach @(
+        @{ Command = 'Invoke-ThreadBatch' }
+        @{ Command = 'Invoke-ProcessBatch' }
+    ) {
+        $marks = Join-Path $TestDrive "halt-$Command.txt"
+        $results = [System.Collections.Generic.List[object]]::new()
+        $err = $null
+        try {
+            0..59 | & $Command $HaltItem -ThrottleLimit 2 -MaxFailures 3 -AsResult -SummaryVariable s -ErrorAction SilentlyContinue |
+                ForEach-Object { $results.Add($_) }
+        }
+        catch { $err = $_ }
+        $err | Should -Not -BeNullOrEmpty -Because 'reaching the limit ends the call with a terminating error'
+        $err.FullyQualifiedErrorId | Should -BeLike 'FailureLimitReached*'
+        $err.Exception.Message | Should -BeLike '*-MaxFailures 3 was reached*'
+        $s.HaltReason | Should -BeLike '-MaxFailures 3 was reached*'
+        Assert-BatchSummary $s -Total 60 -Failed 3 -TimedOut 0 -Cancelled 0
+
+        $events = @(Get-Mark $marks | ForEach-Object { $k, $i, $t = $_ -split ' '; [pscustomobject]@{ Kind = $k; Item = [int]$i; Ticks = [long]$t } })
+        $started = @($events | Where-Object Kind -EQ 'S')
+        $limit = @($events | Where-Object Kind -EQ 'F' | Sort-Object Ticks)[2].Ticks
+        $late = @($started | Where-Object Ticks -GT $limit)
+        $late.Count | Should -BeLessOrEqual 1 -Because "at most the other lane's item may begin while the third failure is being reported; began after it: $($late.Item -join ', ')"
+        $byIndex = @{}; foreach ($r in $results) { $byIndex[[int]$r.Index] = $r }
+        $byIndex.Count | Should -Be 60 -Because 'every item is reported, the skipped ones too'
+        foreach ($e in $started) {
+            $byIndex[$e.Item].Status | Should -Not -Be 'Skipped' -Because "item $($e.Item) began, so it ran to its end"
+        }
+        $skipped = @($results | Where-Object Status -EQ 'Skipped')
+        $skipped.Count | Should -Be (60 - $started.Count)
+        $skipped.SkipReason | Sort-Object -Unique | Should -Be 'halted'
+        $skipped.Count | Should -BeGreaterThan 25
+        if ($Command -eq 'Invoke-ProcessBatch') { Assert-NoWorkerLeft }
+    }
+
+    It 'halts on -MaxFailurePercent once 10 items finished, and a resumed run picks up the rest' {
+        $journal = Join-Path $TestDrive 'halt.jsonl'
+        $err = $null
+        try { $null = 1..40 | Invoke-ThreadBatch { if ($_ % 2) { throw "odd $_" }; $_ } -ThrottleLimit 1 -MaxFailurePercent 50 -JournalPath $journal -SummaryVariable s -ErrorAction SilentlyContinue }
+        catch { $err = $_ }
+        $err.FullyQualifiedErrorId | Should -BeLike 'FailureLimitReached*'
+        $s.HaltReason | Should -BeLike '-MaxFailurePercent 50 was reached: 5 of the 10 items*'
+        Assert-BatchSummary $s -Total 40 -Succeeded 5 -Failed 5 -Skipped 30
+        $out = 1..40 | Invoke-ThreadBatch { $_ } -JournalPath $journal -Resume -SummaryVariable s2
+        @($out).Count | Should -Be 35
+        $s2.Resumed | Should -Be 5
+        $s2.HaltReason | Should -BeNullOrEmpty
+    }
+}

@@ -42,6 +42,13 @@ internal static class Errors
                              "Raise -TimeoutSeconds, or use -ItemTimeoutSeconds to bound single items."),
         "BatchTimedOut", ErrorCategory.OperationTimeout, null);
 
+    /// <summary>A halt limit was reached; <paramref name="reason"/> is BatchSummary.HaltReason.</summary>
+    public static ErrorRecord FailureLimitReached(string reason, long skipped) => new(
+        new InvalidOperationException($"The batch halted: {reason}. No new item was started after that; the items running then finished, " +
+                                      $"and {skipped} item(s) not yet started were skipped. See the errors above for why items failed; " +
+                                      "once fixed, run again (with -JournalPath and -Resume only the items that did not succeed run again)."),
+        "FailureLimitReached", ErrorCategory.LimitsExceeded, null);
+
     /// <summary>The journal could not be written mid-batch: the batch stops, so no item runs unrecorded.</summary>
     public static ErrorRecord JournalWriteFailed(string path, Exception ex) => new(
         new IOException($"Writing the journal '{path}' failed: {ex.Message} The batch was stopped so that no item runs without being " +

@@ -33,6 +33,10 @@ internal sealed class ItemLedger : IDisposable
     private readonly Timer? _batchTimer;
     private readonly JournalFile? _journal;
     private readonly ItemKeys? _keys;
+    private readonly FailureLimits? _limits;
+    // Orders a halt against starts and hand-outs: once the halt reason is set under it, no new item begins.
+    private readonly object _haltGate = new();
+    private string? _haltReason;
     private Timer? _deadlineTimer;
     private long _admitted;
     private long _resumed;
@@ -53,6 +57,7 @@ internal sealed class ItemLedger : IDisposable
         _retry = new RetrySchedule(options.RetryCount, options.RetryDelay);
         _post = post;
         _attemptEnded = attemptEnded;
+        _limits = FailureLimits.From(options);
         Stopped = Task.Delay(Timeout.Infinite, _stop.Token).ContinueWith(_ => { }, TaskScheduler.Default);
         if (journal is not null)
         {
@@ -82,6 +87,9 @@ internal sealed class ItemLedger : IDisposable
     public ItemTally Tally => _tally;
     /// <summary>Items skipped because the journal records them as Succeeded (-Resume).</summary>
     public long Resumed => Interlocked.Read(ref _resumed);
+    /// <summary>Which failure limit halted the batch (BatchSummary.HaltReason); null while none was reached.</summary>
+    public string? HaltReason => Volatile.Read(ref _haltReason);
+    public bool IsHalted => HaltReason is not null;
 
     /// <summary>
     /// Takes one input item: queued to run, or settled at once when the journal records it as
@@ -105,6 +113,7 @@ internal sealed class ItemLedger : IDisposable
         }
         // Input that arrives after the batch ended is not run, but it is still accounted for.
         else if (IsStopping) Settle(item, UnstartedStatus(), SkipReason.Stopped);
+        else if (IsHalted) Settle(item, ItemStatus.Skipped, SkipReason.Halted);
         else Queue(item);
     }
 
@@ -122,8 +131,35 @@ internal sealed class ItemLedger : IDisposable
         _deadlineTimer = new Timer(_ => EnforceDeadlines(), null, DeadlineCheckInterval, DeadlineCheckInterval);
     }
 
-    public bool TryBegin(WorkItem item, ChunkRun run) =>
-        !IsStopping && item.TryStartAttempt(run, run.Lane.WorkerId, _itemTimeout);
+    /// <summary>
+    /// Whether an attempt of <paramref name="item"/> may start now. Not after a stop; not after a halt,
+    /// unless the item was handed out before it (<see cref="TryDispatch"/>).
+    /// </summary>
+    public bool TryBegin(WorkItem item, ChunkRun run)
+    {
+        if (IsStopping) return false;
+        if (_limits is null) return item.TryStartAttempt(run, run.Lane.WorkerId, _itemTimeout);
+        lock (_haltGate)
+        {
+            if (_haltReason is not null && !item.Dispatched) return false;
+            return item.TryStartAttempt(run, run.Lane.WorkerId, _itemTimeout);
+        }
+    }
+
+    /// <summary>
+    /// Commits to the items of a chunk as it is handed to a lane that starts items before it asks
+    /// (a worker process): after a halt that lane would run them anyway, so they are let through
+    /// like running items. False, and nothing is committed, once the batch has halted or stopped.
+    /// </summary>
+    public bool TryDispatch(IReadOnlyList<WorkItem> chunk)
+    {
+        lock (_haltGate)
+        {
+            if (_haltReason is not null || IsStopping) return false;
+            foreach (var item in chunk) item.Dispatched = true;
+            return true;
+        }
+    }
 
     public void Stream(WorkItem item, StreamRecord record) => _post(BatchEvent.Streamed(item, record));
 
@@ -153,7 +189,10 @@ internal sealed class ItemLedger : IDisposable
             }
             else if (item.Run != run && !IsStopping)
             {
-                Queue(item); // never started here: back in the queue
+                // Never started here: back in the queue, or, after a halt, not run at all.
+                item.Dispatched = false;
+                if (IsHalted) SettleHalted(item);
+                else Queue(item);
             }
         }
     }
@@ -189,8 +228,9 @@ internal sealed class ItemLedger : IDisposable
     private void Conclude(WorkItem item, IReadOnlyList<object?> output, IReadOnlyList<ErrorRecord> errors, ItemStatus outcome)
     {
         item.SetResult(output, errors);
+        item.LastOutcome = outcome;
         _attemptEnded(item.Duration);
-        if (outcome != ItemStatus.Succeeded && _retry.AllowsAnotherAttempt(item.Attempts) && !IsStopping)
+        if (outcome != ItemStatus.Succeeded && _retry.AllowsAnotherAttempt(item.Attempts) && !IsStopping && !IsHalted)
             ScheduleRetry(item);
         else
             Settle(item, outcome);
@@ -202,7 +242,9 @@ internal sealed class ItemLedger : IDisposable
         item.ReturnToWaiting();
         Task.Delay(delay, _stop.Token).ContinueWith(t =>
         {
-            if (!t.IsCanceled) Queue(item);
+            if (t.IsCanceled) return;
+            if (IsHalted) SettleHalted(item);
+            else Queue(item);
         }, TaskScheduler.Default);
     }
 
@@ -232,7 +274,32 @@ internal sealed class ItemLedger : IDisposable
         if (_journal is not null && item.SkipReason != SkipReason.Journal) _journal.Append(item);
         _post(BatchEvent.Settled(item));
         if (_inputComplete && _unsettled.IsEmpty) _runnable.Writer.TryComplete();
+        if (_limits is not null && status is ItemStatus.Failed or ItemStatus.TimedOut or ItemStatus.Succeeded) CheckFailureLimits();
     }
+
+    /// <summary>After an item finished: halts the batch when a failure limit is reached.</summary>
+    private void CheckFailureLimits()
+    {
+        if (IsHalted || IsStopping) return;
+        if (_limits!.Reached(_tally.Failures, _tally.Finished) is not { } reason) return;
+        lock (_haltGate)
+        {
+            if (_haltReason is not null) return;
+            Volatile.Write(ref _haltReason, reason);
+        }
+        // No item begins from here on (TryBegin, TryDispatch). Running and handed-out items run to
+        // their end; every other item is settled now: skipped, or, when it failed before and was
+        // waiting for a retry, with that failure.
+        // (An item whose attempt has just closed is left to its lane, which settles it: no retry now.)
+        foreach (var item in _unsettled.Values)
+        {
+            if (item.IsWaiting && !item.Dispatched) SettleHalted(item);
+        }
+        _post(BatchEvent.Woken);
+    }
+
+    private void SettleHalted(WorkItem item) =>
+        Settle(item, item.Attempts > 0 ? item.LastOutcome : ItemStatus.Skipped, SkipReason.Halted);
 
     private ItemStatus UnstartedStatus() => TimedOut ? ItemStatus.TimedOut : ItemStatus.Skipped;
 

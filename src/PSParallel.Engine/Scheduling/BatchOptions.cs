@@ -20,6 +20,11 @@ internal sealed class BatchOptions
     public string? JournalPath { get; init; }
     /// <summary>Skip the items the journal records as Succeeded (-Resume).</summary>
     public bool Resume { get; init; }
+    /// <summary>Halt once this many items failed or timed out (-MaxFailures); 0 for no limit.</summary>
+    public int MaxFailures { get; init; }
+    /// <summary>Halt once this percentage of the finished items failed (-MaxFailurePercent); 0 for no limit.</summary>
+    public double MaxFailurePercent { get; init; }
+    public bool HasFailureLimit => MaxFailures > 0 || MaxFailurePercent > 0;
     /// <summary>Activity shown in the progress bar (the cmdlet name).</summary>
     public string Activity { get; init; } = "PSParallel";
 

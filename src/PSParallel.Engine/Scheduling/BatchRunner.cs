@@ -37,8 +37,10 @@ internal sealed class BatchRunner : IDisposable
         _executor = executor;
         _sink = sink;
         _asResult = asResult;
-        var chunks = new ChunkSizer(ChunkLimit(options, executor),
-            executor.MaxItemsPerLane > 0 ? Math.Min(options.FixedChunkSize, executor.MaxItemsPerLane) : options.FixedChunkSize);
+        var chunks = OneItemAtATime(options, executor)
+            ? new ChunkSizer(1)
+            : new ChunkSizer(ChunkLimit(options, executor),
+                executor.MaxItemsPerLane > 0 ? Math.Min(options.FixedChunkSize, executor.MaxItemsPerLane) : options.FixedChunkSize);
         // Opened first: a journal that cannot be used stops the call before anything runs.
         var journal = options.JournalPath is { } path ? JournalFile.Open(path, options.Resume, options.Activity) : null;
         _ledger = new ItemLedger(options, _mailbox.Post, chunks.Observe, journal);
@@ -48,6 +50,13 @@ internal sealed class BatchRunner : IDisposable
         _cpuAtStart = executor.CpuSeconds();
     }
 
+    /// <summary>
+    /// With a halt limit, a lane that starts items on its own (a worker process) gets one item at a
+    /// time: items it holds would run after the limit was reached.
+    /// </summary>
+    private static bool OneItemAtATime(BatchOptions options, IExecutor executor) =>
+        options.HasFailureLimit && executor.StartsItemsAhead;
+
     private static int ChunkLimit(BatchOptions options, IExecutor executor) =>
         executor.MaxItemsPerLane > 0 ? Math.Min(options.MaxChunkSize, executor.MaxItemsPerLane) : options.MaxChunkSize;
 
@@ -55,6 +64,7 @@ internal sealed class BatchRunner : IDisposable
     public void Add(object? input)
     {
         Drain(TimeSpan.Zero);
+        if (_ledger.IsHalted) EndHalted();
         while (_ledger.Admitted - _emitted >= _options.Capacity && !_ledger.IsStopping) Drain(WaitStep);
         if (!_ledger.IsStopping) _scheduler.Start();
         _ledger.Admit(input);
@@ -81,6 +91,7 @@ internal sealed class BatchRunner : IDisposable
         if (_ledger.Resumed > 0)
             _sink.WriteStream(StreamRecord.Verbose($"-Resume: {_ledger.Resumed} item(s) were skipped: the journal '{_options.JournalPath}' records them as Succeeded."));
         if (_ledger.Fault is { } fault) throw fault;
+        if (_ledger.IsHalted) throw HaltError();
         if (_ledger.TimedOut)
             _sink.WriteError(Errors.BatchTimedOut(_options.BatchTimeout!.Value, _ledger.Tally[ItemStatus.TimedOut]));
     }
@@ -88,9 +99,24 @@ internal sealed class BatchRunner : IDisposable
     /// <summary>Ctrl+C, -ErrorAction Stop, Select-Object -First: running items are cancelled, the rest skipped.</summary>
     public void Stop() => _ledger.Stop();
 
+    /// <summary>
+    /// A failure limit was reached while input still comes: no more input is taken; once the running
+    /// items finished, the halt is thrown (a terminating error naming the limit).
+    /// </summary>
+    private void EndHalted()
+    {
+        while (_emitted < _ledger.Admitted && !_ledger.IsStopping) Drain(WaitStep);
+        _finalDuration ??= _clock.Elapsed;
+        if (_progress.Complete() is { } done) _sink.WriteStream(StreamRecord.Of(done));
+        throw HaltError();
+    }
+
+    private BatchFaultedException HaltError() =>
+        new(Errors.FailureLimitReached(_ledger.HaltReason!, _ledger.Tally[ItemStatus.Skipped] - _ledger.Resumed));
+
     public BatchSummary Summary() =>
         _ledger.Tally.ToSummary(_executor.Model.ToString(), _options.ThrottleLimit, _finalDuration ?? _clock.Elapsed,
-            _executor.CpuSeconds() - _cpuAtStart, _ledger.Resumed);
+            _executor.CpuSeconds() - _cpuAtStart, _ledger.Resumed, _ledger.HaltReason);
 
     public void Dispose()
     {

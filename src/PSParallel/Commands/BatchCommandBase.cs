@@ -53,6 +53,16 @@ public abstract class BatchCommandBase : WorkCommandBase, IDisposable
     [Parameter]
     public SwitchParameter Resume { get; set; }
 
+    /// <summary>Halt once this many items failed or timed out.</summary>
+    [Parameter]
+    [ValidateRange(1, int.MaxValue)]
+    public int MaxFailures { get; set; }
+
+    /// <summary>Halt once this percentage of the finished items failed (judged from 10 finished items on).</summary>
+    [Parameter]
+    [ValidatePercent]
+    public double MaxFailurePercent { get; set; }
+
     /// <summary>The degree used when -ThrottleLimit is not given.</summary>
     protected abstract int DefaultThrottleLimit { get; }
 
@@ -83,6 +93,8 @@ public abstract class BatchCommandBase : WorkCommandBase, IDisposable
                 MaxChunkSize = Math.Max(MaxChunkSize, FixedChunkSize),
                 JournalPath = ResolveJournalPath(),
                 Resume = Resume,
+                MaxFailures = MaxFailures,
+                MaxFailurePercent = MaxFailurePercent,
                 Activity = MyInvocation.MyCommand.Name,
             };
             _runner = new BatchRunner(options, CreateExecutor(), new CmdletSink(this), AsResult);
