@@ -5,6 +5,12 @@ public sealed class BatchSummary
 {
     public BatchSummary(string model, int throttleLimit, long succeeded, long failed, long timedOut,
         long cancelled, long skipped, TimeSpan duration, double cpuSeconds)
+        : this(model, throttleLimit, succeeded, failed, timedOut, cancelled, skipped, duration, cpuSeconds, 0, "")
+    {
+    }
+
+    public BatchSummary(string model, int throttleLimit, long succeeded, long failed, long timedOut,
+        long cancelled, long skipped, TimeSpan duration, double cpuSeconds, long resumed, string haltReason)
     {
         Model = model;
         ThrottleLimit = throttleLimit;
@@ -15,6 +21,8 @@ public sealed class BatchSummary
         Skipped = skipped;
         Duration = duration;
         CpuSeconds = cpuSeconds;
+        Resumed = resumed;
+        HaltReason = haltReason ?? "";
     }
 
     /// <summary>Thread or Process.</summary>
@@ -30,4 +38,8 @@ public sealed class BatchSummary
     public double ItemsPerSecond => Duration.TotalSeconds > 0 ? Total / Duration.TotalSeconds : 0;
     /// <summary>Processor time the batch used (this process's, for threads).</summary>
     public double CpuSeconds { get; }
+    /// <summary>Items not run because the journal records them as Succeeded (-Resume); counted in Skipped too.</summary>
+    public long Resumed { get; }
+    /// <summary>Which halt limit (-MaxFailures, -MaxFailurePercent) stopped the batch; empty unless one was reached.</summary>
+    public string HaltReason { get; }
 }

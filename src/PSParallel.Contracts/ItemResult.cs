@@ -31,4 +31,9 @@ public sealed class ItemResult
     /// <summary>The runspace id, process id or managed thread id that ran the last attempt (0: never started).</summary>
     public int Worker { get; }
     public DateTime? StartTime { get; }
+    /// <summary>
+    /// Why a Skipped item did not run: 'journal' (-Resume: an earlier run succeeded with it), 'halted'
+    /// (-MaxFailures or -MaxFailurePercent was reached) or 'stopped' (the batch was stopped); null otherwise.
+    /// </summary>
+    public string? SkipReason { get; init; }
 }

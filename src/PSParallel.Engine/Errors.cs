@@ -42,6 +42,19 @@ internal static class Errors
                              "Raise -TimeoutSeconds, or use -ItemTimeoutSeconds to bound single items."),
         "BatchTimedOut", ErrorCategory.OperationTimeout, null);
 
+    /// <summary>A halt limit was reached; <paramref name="reason"/> is BatchSummary.HaltReason.</summary>
+    public static ErrorRecord FailureLimitReached(string reason, long skipped) => new(
+        new InvalidOperationException($"The batch halted: {reason}. No new item was started after that; the items running then finished, " +
+                                      $"and {skipped} item(s) not yet started were skipped. See the errors above for why items failed; " +
+                                      "once fixed, run again (with -JournalPath and -Resume only the items that did not succeed run again)."),
+        "FailureLimitReached", ErrorCategory.LimitsExceeded, null);
+
+    /// <summary>The journal could not be written mid-batch: the batch stops, so no item runs unrecorded.</summary>
+    public static ErrorRecord JournalWriteFailed(string path, Exception ex) => new(
+        new IOException($"Writing the journal '{path}' failed: {ex.Message} The batch was stopped so that no item runs without being " +
+                        "recorded. Free space or fix the file, then run the same command with -Resume.", ex),
+        "JournalWriteFailed", ErrorCategory.WriteError, path);
+
     public static ErrorRecord LaneFailed(WorkItem item, Exception reason) => new(
         new LaneFailedException($"{Describe(item)} failed because its worker broke: {reason.Message}", reason),
         "WorkerFailed", ErrorCategory.ResourceUnavailable, item.Input);
@@ -127,6 +140,30 @@ internal static class Errors
     public static SetupException PoolModelMismatch(string command, string poolModel, string otherCommand) => new(
         $"{command} cannot run on a {poolModel} pool. Use {otherCommand} with this pool, or start a pool of the other model.",
         "WorkerPoolModelMismatch", ErrorCategory.InvalidArgument, poolModel);
+
+    public static SetupException ResumeNeedsJournal() => new(
+        "-Resume needs -JournalPath: the journal of the earlier run says which items already succeeded. " +
+        "Add -JournalPath with the path of that journal.",
+        "ResumeNeedsJournal", ErrorCategory.InvalidArgument, null);
+
+    public static SetupException JournalNotOurs(string path) => new(
+        $"'{path}' is not a PSParallel journal (its first line is not a journal header), so it was left untouched. " +
+        "Pass -JournalPath a new file, or the journal an earlier Invoke-ThreadBatch or Invoke-ProcessBatch wrote.",
+        "JournalNotOurs", ErrorCategory.InvalidData, path);
+
+    public static SetupException JournalDamaged(string path, int line, string reason) => new(
+        $"Line {line} of the journal '{path}' is not a journal entry ({reason}), so the journal was left untouched and nothing was run. " +
+        "Remove that line (the other entries stay valid), or pass a new -JournalPath to start afresh.",
+        "JournalDamaged", ErrorCategory.InvalidData, path);
+
+    public static SetupException JournalInUse(string path) => new(
+        $"The journal '{path}' is in use by another batch, in this or another process. Two batches cannot write one journal: " +
+        "wait for the other batch to end, or pass another -JournalPath.",
+        "JournalInUse", ErrorCategory.ResourceBusy, path);
+
+    public static SetupException JournalNotWritable(string path, string reason) => new(
+        $"The journal '{path}' cannot be opened for writing: {reason} Check that its folder exists and that you may write there.",
+        "JournalNotWritable", ErrorCategory.OpenError, path);
 
     public static ErrorRecord NoSampleItems() => new(
         new ArgumentException(

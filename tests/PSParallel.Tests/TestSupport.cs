@@ -253,6 +253,8 @@ internal sealed class FakeExecutor : IExecutor
     public ExecutionModel Model => ExecutionModel.Thread;
     public int MaxItemsPerLane => 0;
     public int MaxLanesOpeningAtOnce => int.MaxValue;
+    /// <summary>Set to behave like worker processes (items start before TryBegin is asked).</summary>
+    public bool StartsItemsAhead { get; init; }
 
     public Task<ILane> CreateLaneAsync(CancellationToken token)
     {

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Management.Automation;
 using System.Threading.Channels;
+using PSParallel.Engine.Journal;
 using PSParallel.Engine.Lanes;
 using PSParallel.Engine.Scheduling;
 
@@ -26,25 +27,44 @@ internal sealed class ItemLedger : IDisposable
     private readonly Channel<WorkItem> _runnable = Channel.CreateUnbounded<WorkItem>();
     private readonly ConcurrentDictionary<long, WorkItem> _unsettled = new();
     private readonly CancellationTokenSource _stop = new();
+    private readonly object _stopGate = new();
     private readonly Action<BatchEvent> _post;
     private readonly Action<TimeSpan> _attemptEnded;
     private readonly Timer? _batchTimer;
+    private readonly JournalFile? _journal;
+    private readonly ItemKeys? _keys;
+    private readonly FailureLimits? _limits;
+    // Orders a halt against starts and hand-outs: once the halt reason is set under it, no new item begins.
+    private readonly object _haltGate = new();
+    private string? _haltReason;
     private Timer? _deadlineTimer;
     private long _admitted;
+    private long _resumed;
     private volatile bool _inputComplete;
     private int _stopReason;
     private BatchFaultedException? _fault;
 
     /// <param name="post">hands a stream record or a settled item to the pipeline thread</param>
     /// <param name="attemptEnded">told each ended attempt's duration (chunk sizing)</param>
-    public ItemLedger(BatchOptions options, Action<BatchEvent> post, Action<TimeSpan> attemptEnded)
+    /// <param name="journal">
+    /// where settled items are recorded (-JournalPath), and which ones an earlier run finished (-Resume);
+    /// the ledger owns it from here
+    /// </param>
+    public ItemLedger(BatchOptions options, Action<BatchEvent> post, Action<TimeSpan> attemptEnded, JournalFile? journal = null)
     {
         _itemTimeout = options.ItemTimeout;
         _batchTimeout = options.BatchTimeout;
         _retry = new RetrySchedule(options.RetryCount, options.RetryDelay);
         _post = post;
         _attemptEnded = attemptEnded;
+        _limits = FailureLimits.From(options);
         Stopped = Task.Delay(Timeout.Infinite, _stop.Token).ContinueWith(_ => { }, TaskScheduler.Default);
+        if (journal is not null)
+        {
+            _journal = journal;
+            _keys = new ItemKeys();
+            journal.Start(failure => Halt(new BatchFaultedException(Errors.JournalWriteFailed(journal.Path, failure))));
+        }
         if (_batchTimeout is { } limit)
             _batchTimer = new Timer(_ => Stop(StopReason.BatchTimeout), null, limit, Timeout.InfiniteTimeSpan);
     }
@@ -65,15 +85,35 @@ internal sealed class ItemLedger : IDisposable
     /// <summary>Why the batch cannot go on, once a lane could not be set up; the pump throws it.</summary>
     public BatchFaultedException? Fault => Volatile.Read(ref _fault);
     public ItemTally Tally => _tally;
+    /// <summary>Items skipped because the journal records them as Succeeded (-Resume).</summary>
+    public long Resumed => Interlocked.Read(ref _resumed);
+    /// <summary>Which failure limit halted the batch (BatchSummary.HaltReason); null while none was reached.</summary>
+    public string? HaltReason => Volatile.Read(ref _haltReason);
+    public bool IsHalted => HaltReason is not null;
 
-    /// <summary>Takes one input item: queued to run, or settled at once when the batch has stopped.</summary>
+    /// <summary>
+    /// Takes one input item: queued to run, or settled at once when the journal records it as
+    /// Succeeded (-Resume) or the batch has stopped. Called on the pipeline thread only.
+    /// </summary>
     public void Admit(object? input)
     {
         var item = new WorkItem(_admitted, input);
+        bool resumed = false;
+        if (_keys is not null)
+        {
+            item.Key = _keys.Next(input);
+            resumed = _journal!.RecordsSucceeded(item.Key);
+        }
         Interlocked.Increment(ref _admitted);
         _unsettled[item.Index] = item;
+        if (resumed)
+        {
+            Interlocked.Increment(ref _resumed);
+            Settle(item, ItemStatus.Skipped, SkipReason.Journal);
+        }
         // Input that arrives after the batch ended is not run, but it is still accounted for.
-        if (IsStopping) Settle(item, UnstartedStatus());
+        else if (IsStopping) Settle(item, UnstartedStatus(), SkipReason.Stopped);
+        else if (IsHalted) Settle(item, ItemStatus.Skipped, SkipReason.Halted);
         else Queue(item);
     }
 
@@ -91,8 +131,35 @@ internal sealed class ItemLedger : IDisposable
         _deadlineTimer = new Timer(_ => EnforceDeadlines(), null, DeadlineCheckInterval, DeadlineCheckInterval);
     }
 
-    public bool TryBegin(WorkItem item, ChunkRun run) =>
-        !IsStopping && item.TryStartAttempt(run, run.Lane.WorkerId, _itemTimeout);
+    /// <summary>
+    /// Whether an attempt of <paramref name="item"/> may start now. Not after a stop; not after a halt,
+    /// unless the item was handed out before it (<see cref="TryDispatch"/>).
+    /// </summary>
+    public bool TryBegin(WorkItem item, ChunkRun run)
+    {
+        if (IsStopping) return false;
+        if (_limits is null) return item.TryStartAttempt(run, run.Lane.WorkerId, _itemTimeout);
+        lock (_haltGate)
+        {
+            if (_haltReason is not null && !item.Dispatched) return false;
+            return item.TryStartAttempt(run, run.Lane.WorkerId, _itemTimeout);
+        }
+    }
+
+    /// <summary>
+    /// Commits to the items of a chunk as it is handed to a lane that starts items before it asks
+    /// (a worker process): after a halt that lane would run them anyway, so they are let through
+    /// like running items. False, and nothing is committed, once the batch has halted or stopped.
+    /// </summary>
+    public bool TryDispatch(IReadOnlyList<WorkItem> chunk)
+    {
+        lock (_haltGate)
+        {
+            if (_haltReason is not null || IsStopping) return false;
+            foreach (var item in chunk) item.Dispatched = true;
+            return true;
+        }
+    }
 
     public void Stream(WorkItem item, StreamRecord record) => _post(BatchEvent.Streamed(item, record));
 
@@ -122,13 +189,19 @@ internal sealed class ItemLedger : IDisposable
             }
             else if (item.Run != run && !IsStopping)
             {
-                Queue(item); // never started here: back in the queue
+                // Never started here: back in the queue, or, after a halt, not run at all.
+                item.Dispatched = false;
+                if (IsHalted) SettleHalted(item);
+                else Queue(item);
             }
         }
     }
 
     /// <summary>Ctrl+C, -ErrorAction Stop, Select-Object -First: running items are cancelled, the rest skipped.</summary>
     public void Stop() => Stop(StopReason.Stopped);
+
+    /// <summary>Writes the journal lines of the items settled so far; the pump calls it before it emits them.</summary>
+    public void FlushJournal() => _journal?.Flush();
 
     /// <summary>The batch cannot go on: stops it, and the pump throws <paramref name="fault"/>.</summary>
     public void Halt(BatchFaultedException fault)
@@ -142,6 +215,7 @@ internal sealed class ItemLedger : IDisposable
         Stop(StopReason.Stopped);
         _batchTimer?.Dispose();
         _deadlineTimer?.Dispose();
+        _journal?.Dispose(); // after the stop settled every item: their lines are written, then the file is let go
     }
 
     private void Queue(WorkItem item)
@@ -154,8 +228,9 @@ internal sealed class ItemLedger : IDisposable
     private void Conclude(WorkItem item, IReadOnlyList<object?> output, IReadOnlyList<ErrorRecord> errors, ItemStatus outcome)
     {
         item.SetResult(output, errors);
+        item.LastOutcome = outcome;
         _attemptEnded(item.Duration);
-        if (outcome != ItemStatus.Succeeded && _retry.AllowsAnotherAttempt(item.Attempts) && !IsStopping)
+        if (outcome != ItemStatus.Succeeded && _retry.AllowsAnotherAttempt(item.Attempts) && !IsStopping && !IsHalted)
             ScheduleRetry(item);
         else
             Settle(item, outcome);
@@ -167,7 +242,9 @@ internal sealed class ItemLedger : IDisposable
         item.ReturnToWaiting();
         Task.Delay(delay, _stop.Token).ContinueWith(t =>
         {
-            if (!t.IsCanceled) Queue(item);
+            if (t.IsCanceled) return;
+            if (IsHalted) SettleHalted(item);
+            else Queue(item);
         }, TaskScheduler.Default);
     }
 
@@ -184,33 +261,76 @@ internal sealed class ItemLedger : IDisposable
         }
     }
 
-    /// <summary>The one place an item gets its final state.</summary>
-    private void Settle(WorkItem item, ItemStatus status)
+    /// <summary>
+    /// The one place an item gets its final state. With a journal, the item's line is queued before
+    /// the item is posted, and the pump writes the queued lines before it emits the item (an item the
+    /// journal already records is not recorded again).
+    /// </summary>
+    private void Settle(WorkItem item, ItemStatus status, string? skipReason = null)
     {
-        if (!item.TrySettle(status)) return;
+        if (!item.TrySettle(status, skipReason)) return;
         _unsettled.TryRemove(item.Index, out _);
         _tally.Count(status);
+        if (_journal is not null && item.SkipReason != SkipReason.Journal) _journal.Append(item);
         _post(BatchEvent.Settled(item));
         if (_inputComplete && _unsettled.IsEmpty) _runnable.Writer.TryComplete();
+        if (_limits is not null && status is ItemStatus.Failed or ItemStatus.TimedOut or ItemStatus.Succeeded) CheckFailureLimits();
     }
+
+    /// <summary>After an item finished: halts the batch when a failure limit is reached.</summary>
+    private void CheckFailureLimits()
+    {
+        if (IsHalted || IsStopping) return;
+        if (_limits!.Reached(_tally.Failures, _tally.Finished) is not { } reason) return;
+        lock (_haltGate)
+        {
+            if (_haltReason is not null) return;
+            Volatile.Write(ref _haltReason, reason);
+        }
+        // No item begins from here on (TryBegin, TryDispatch). Running and handed-out items run to
+        // their end; every other item is settled now: skipped, or, when it failed before and was
+        // waiting for a retry, with that failure.
+        // (An item whose attempt has just closed is left to its lane, which settles it: no retry now.)
+        foreach (var item in _unsettled.Values)
+        {
+            if (item.IsWaiting && !item.Dispatched) SettleHalted(item);
+        }
+        _post(BatchEvent.Woken);
+    }
+
+    private void SettleHalted(WorkItem item) =>
+        Settle(item, item.Attempts > 0 ? item.LastOutcome : ItemStatus.Skipped, SkipReason.Halted);
 
     private ItemStatus UnstartedStatus() => TimedOut ? ItemStatus.TimedOut : ItemStatus.Skipped;
 
     private void Stop(StopReason reason)
     {
-        if (Interlocked.CompareExchange(ref _stopReason, (int)reason, (int)StopReason.None) != (int)StopReason.None) return;
-        // Settle first, cancel after: an item that reacts to the cancellation must not be reported
-        // as failed by its lane before the stop has given it its state.
-        foreach (var item in _unsettled.Values)
+        // Under a lock, so that a second stop (Dispose after Ctrl+C) returns only once the first has
+        // settled every item: the journal must not close while a stop still records items.
+        lock (_stopGate)
         {
-            var status = reason == StopReason.BatchTimeout ? ItemStatus.TimedOut
-                : item.Attempts > 0 ? ItemStatus.Cancelled : ItemStatus.Skipped;
-            Settle(item, status);
+            if (Interlocked.CompareExchange(ref _stopReason, (int)reason, (int)StopReason.None) != (int)StopReason.None) return;
+            // Settle first, cancel after: an item that reacts to the cancellation must not be reported
+            // as failed by its lane before the stop has given it its state.
+            foreach (var item in _unsettled.Values)
+            {
+                var status = reason == StopReason.BatchTimeout ? ItemStatus.TimedOut
+                    : item.Attempts > 0 ? ItemStatus.Cancelled : ItemStatus.Skipped;
+                Settle(item, status, SkipReason.Stopped);
+            }
         }
         _stop.Cancel();
         _runnable.Writer.TryComplete();
         _post(BatchEvent.Woken);
     }
+}
+
+/// <summary>Why a Skipped item did not run (ItemResult.SkipReason, the journal's reason).</summary>
+internal static class SkipReason
+{
+    public const string Journal = "journal";
+    public const string Halted = "halted";
+    public const string Stopped = "stopped";
 }
 
 /// <summary>Something that happened to an item on a lane, to be written on the pipeline thread.</summary>

@@ -11,7 +11,11 @@ internal sealed class ItemTally
 
     public long Failures => this[ItemStatus.Failed] + this[ItemStatus.TimedOut];
 
-    public BatchSummary ToSummary(string model, int throttleLimit, TimeSpan duration, double cpuSeconds) =>
+    /// <summary>Items that ran to an end of their own: succeeded, failed or timed out.</summary>
+    public long Finished => this[ItemStatus.Succeeded] + Failures;
+
+    public BatchSummary ToSummary(string model, int throttleLimit, TimeSpan duration, double cpuSeconds,
+        long resumed = 0, string? haltReason = null) =>
         new(model, throttleLimit, this[ItemStatus.Succeeded], this[ItemStatus.Failed], this[ItemStatus.TimedOut],
-            this[ItemStatus.Cancelled], this[ItemStatus.Skipped], duration, cpuSeconds);
+            this[ItemStatus.Cancelled], this[ItemStatus.Skipped], duration, cpuSeconds, resumed, haltReason ?? "");
 }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Management.Automation;
+using PSParallel.Engine.Journal;
 
 namespace PSParallel.Engine.Attempts;
 
@@ -35,8 +36,30 @@ internal sealed class WorkItem
     public IReadOnlyList<ErrorRecord> Errors { get; private set; } = Array.Empty<ErrorRecord>();
     public TimeSpan Duration { get; private set; }
     public ItemStatus Status { get; private set; }
+    /// <summary>How the last closed attempt ended (Failed or TimedOut for an item waiting to be retried).</summary>
+    public ItemStatus LastOutcome { get; internal set; }
+    /// <summary>When it settled (UTC).</summary>
+    public DateTime SettledAt { get; private set; }
+    /// <summary>Why a Skipped item did not run: "journal", "halted" or "stopped"; null otherwise.</summary>
+    public string? SkipReason { get; private set; }
+
+    /// <summary>Its name in the journal (-JournalPath); default when there is no journal.</summary>
+    public ItemKey Key { get; internal set; }
+
+    /// <summary>
+    /// Handed to a lane that starts items before it asks (a worker process): the batch has committed
+    /// to it, so a halt lets it run to its end like a running item.
+    /// </summary>
+    internal bool Dispatched
+    {
+        get => Volatile.Read(ref _dispatched);
+        set => Volatile.Write(ref _dispatched, value);
+    }
+    private bool _dispatched;
 
     public bool IsRunning => Volatile.Read(ref _attemptState) == Running;
+    /// <summary>Not started yet, or waiting for a retry (not running, and no attempt being concluded).</summary>
+    public bool IsWaiting => Volatile.Read(ref _attemptState) == Waiting;
     public bool IsSettled => Volatile.Read(ref _settled) == 1;
 
     /// <summary>Opens a new attempt; false when the item was settled meanwhile (stop, batch timeout).</summary>
@@ -78,13 +101,19 @@ internal sealed class WorkItem
     }
 
     /// <summary>Makes a closed attempt's item runnable again (retry) or a never-started one waiting again.</summary>
-    internal void ReturnToWaiting() => Volatile.Write(ref _attemptState, Waiting);
+    internal void ReturnToWaiting()
+    {
+        Dispatched = false;
+        Volatile.Write(ref _attemptState, Waiting);
+    }
 
     /// <summary>Fixes the final state; only the first call has effect.</summary>
-    internal bool TrySettle(ItemStatus status)
+    internal bool TrySettle(ItemStatus status, string? skipReason = null)
     {
         if (Interlocked.CompareExchange(ref _settled, 1, 0) != 0) return false;
         Status = status;
+        SettledAt = DateTime.UtcNow;
+        SkipReason = status == ItemStatus.Skipped ? skipReason : null;
         // A running attempt is closed with the item, so the lane's late report is ignored.
         if (Interlocked.CompareExchange(ref _attemptState, Closed, Running) == Running)
             Duration = Stopwatch.GetElapsedTime(StartTimestamp);
@@ -99,5 +128,5 @@ internal sealed class WorkItem
     }
 
     public ItemResult ToResult() => new(Index, Input, Output.ToArray(), Errors.ToArray(), Status, Attempts,
-        Duration, Worker, StartTime);
+        Duration, Worker, StartTime) { SkipReason = SkipReason };
 }

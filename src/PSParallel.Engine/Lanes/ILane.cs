@@ -39,6 +39,14 @@ internal interface IExecutor : IDisposable
     /// </summary>
     int MaxLanesOpeningAtOnce { get; }
 
+    /// <summary>
+    /// Its lanes start a chunk's items on their own side (a worker process) and report each start
+    /// afterwards, so <see cref="IAttemptSink.TryBegin"/> cannot hold an item back. The batch then
+    /// commits to items as it hands them out (see <c>ItemLedger.TryDispatch</c>), one at a time when
+    /// a halt limit is set, so that no item starts after the limit is reached.
+    /// </summary>
+    bool StartsItemsAhead { get; }
+
     /// <summary>Creates and prepares a lane; may take time (runspace open, process start).</summary>
     Task<ILane> CreateLaneAsync(CancellationToken token);
 

@@ -20,6 +20,7 @@ internal sealed class PreparedExecutor : IExecutor
     public ExecutionModel Model => _inner.Model;
     public int MaxItemsPerLane => _inner.MaxItemsPerLane;
     public int MaxLanesOpeningAtOnce => _inner.MaxLanesOpeningAtOnce;
+    public bool StartsItemsAhead => _inner.StartsItemsAhead;
 
     /// <summary>
     /// Opens <paramref name="lanes"/> lanes in parallel, each warmed up by <paramref name="warmUp"/>

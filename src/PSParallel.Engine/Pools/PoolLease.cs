@@ -33,6 +33,8 @@ internal sealed class PoolLease : IExecutor
     public int ThrottleLimit { get; }
     public ExecutionModel Model => _pool.Model;
     public int MaxItemsPerLane => 0;
+    // Worker processes report a start only after the item began, as without a pool.
+    public bool StartsItemsAhead => _direct is null && _pool.Model == ExecutionModel.Process;
     // Lending is quick; only a replacement for a lost lane opens, and it mostly waits.
     public int MaxLanesOpeningAtOnce => int.MaxValue;
 

@@ -16,6 +16,15 @@ internal sealed class BatchOptions
     public int MaxChunkSize { get; init; } = 64;
     /// <summary>Items per chunk when the caller fixes it (Invoke-ProcessBatch -ChunkSize); 0: automatic.</summary>
     public int FixedChunkSize { get; init; }
+    /// <summary>Where to journal settled items (-JournalPath, a full file-system path); null for none.</summary>
+    public string? JournalPath { get; init; }
+    /// <summary>Skip the items the journal records as Succeeded (-Resume).</summary>
+    public bool Resume { get; init; }
+    /// <summary>Halt once this many items failed or timed out (-MaxFailures); 0 for no limit.</summary>
+    public int MaxFailures { get; init; }
+    /// <summary>Halt once this percentage of the finished items failed (-MaxFailurePercent); 0 for no limit.</summary>
+    public double MaxFailurePercent { get; init; }
+    public bool HasFailureLimit => MaxFailures > 0 || MaxFailurePercent > 0;
     /// <summary>Activity shown in the progress bar (the cmdlet name).</summary>
     public string Activity { get; init; } = "PSParallel";
 

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using PSParallel.Engine.Attempts;
+using PSParallel.Engine.Journal;
 using PSParallel.Engine.Lanes;
 
 namespace PSParallel.Engine.Scheduling;
@@ -24,6 +25,9 @@ internal sealed class BatchRunner : IDisposable
     private readonly OrderedWindow? _window;
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private readonly double _cpuAtStart;
+    private static readonly TimeSpan JournalFlushInterval = TimeSpan.FromMilliseconds(2);
+    private readonly List<WorkItem> _held = new();
+    private long _lastJournalFlush;
     private long _emitted;
     private TimeSpan? _finalDuration;
 
@@ -33,14 +37,25 @@ internal sealed class BatchRunner : IDisposable
         _executor = executor;
         _sink = sink;
         _asResult = asResult;
-        var chunks = new ChunkSizer(ChunkLimit(options, executor),
-            executor.MaxItemsPerLane > 0 ? Math.Min(options.FixedChunkSize, executor.MaxItemsPerLane) : options.FixedChunkSize);
-        _ledger = new ItemLedger(options, _mailbox.Post, chunks.Observe);
+        var chunks = OneItemAtATime(options, executor)
+            ? new ChunkSizer(1)
+            : new ChunkSizer(ChunkLimit(options, executor),
+                executor.MaxItemsPerLane > 0 ? Math.Min(options.FixedChunkSize, executor.MaxItemsPerLane) : options.FixedChunkSize);
+        // Opened first: a journal that cannot be used stops the call before anything runs.
+        var journal = options.JournalPath is { } path ? JournalFile.Open(path, options.Resume, options.Activity) : null;
+        _ledger = new ItemLedger(options, _mailbox.Post, chunks.Observe, journal);
         _scheduler = new Scheduler(options, executor, _ledger, chunks);
         _progress = new ProgressReporter(options.Activity);
         _window = options.Ordered ? new OrderedWindow() : null;
         _cpuAtStart = executor.CpuSeconds();
     }
+
+    /// <summary>
+    /// With a halt limit, a lane that starts items on its own (a worker process) gets one item at a
+    /// time: items it holds would run after the limit was reached.
+    /// </summary>
+    private static bool OneItemAtATime(BatchOptions options, IExecutor executor) =>
+        options.HasFailureLimit && executor.StartsItemsAhead;
 
     private static int ChunkLimit(BatchOptions options, IExecutor executor) =>
         executor.MaxItemsPerLane > 0 ? Math.Min(options.MaxChunkSize, executor.MaxItemsPerLane) : options.MaxChunkSize;
@@ -49,6 +64,7 @@ internal sealed class BatchRunner : IDisposable
     public void Add(object? input)
     {
         Drain(TimeSpan.Zero);
+        if (_ledger.IsHalted) EndHalted();
         while (_ledger.Admitted - _emitted >= _options.Capacity && !_ledger.IsStopping) Drain(WaitStep);
         if (!_ledger.IsStopping) _scheduler.Start();
         _ledger.Admit(input);
@@ -72,7 +88,10 @@ internal sealed class BatchRunner : IDisposable
         while (_emitted < _ledger.Admitted) Drain(WaitStep);
         _finalDuration ??= _clock.Elapsed;
         if (_progress.Complete() is { } done) _sink.WriteStream(StreamRecord.Of(done));
+        if (_ledger.Resumed > 0)
+            _sink.WriteStream(StreamRecord.Verbose($"-Resume: {_ledger.Resumed} item(s) were skipped: the journal '{_options.JournalPath}' records them as Succeeded."));
         if (_ledger.Fault is { } fault) throw fault;
+        if (_ledger.IsHalted) throw HaltError();
         if (_ledger.TimedOut)
             _sink.WriteError(Errors.BatchTimedOut(_options.BatchTimeout!.Value, _ledger.Tally[ItemStatus.TimedOut]));
     }
@@ -80,9 +99,24 @@ internal sealed class BatchRunner : IDisposable
     /// <summary>Ctrl+C, -ErrorAction Stop, Select-Object -First: running items are cancelled, the rest skipped.</summary>
     public void Stop() => _ledger.Stop();
 
+    /// <summary>
+    /// A failure limit was reached while input still comes: no more input is taken; once the running
+    /// items finished, the halt is thrown (a terminating error naming the limit).
+    /// </summary>
+    private void EndHalted()
+    {
+        while (_emitted < _ledger.Admitted && !_ledger.IsStopping) Drain(WaitStep);
+        _finalDuration ??= _clock.Elapsed;
+        if (_progress.Complete() is { } done) _sink.WriteStream(StreamRecord.Of(done));
+        throw HaltError();
+    }
+
+    private BatchFaultedException HaltError() =>
+        new(Errors.FailureLimitReached(_ledger.HaltReason!, _ledger.Tally[ItemStatus.Skipped] - _ledger.Resumed));
+
     public BatchSummary Summary() =>
         _ledger.Tally.ToSummary(_executor.Model.ToString(), _options.ThrottleLimit, _finalDuration ?? _clock.Elapsed,
-            _executor.CpuSeconds() - _cpuAtStart);
+            _executor.CpuSeconds() - _cpuAtStart, _ledger.Resumed, _ledger.HaltReason);
 
     public void Dispose()
     {
@@ -93,21 +127,48 @@ internal sealed class BatchRunner : IDisposable
 
     private void Drain(TimeSpan wait)
     {
+        // Items held for their journal lines go out before the pump would wait for more.
+        if (_held.Count > 0 && wait > TimeSpan.Zero)
+        {
+            ReleaseHeld();
+            wait = TimeSpan.Zero;
+        }
         if (wait > TimeSpan.Zero || _mailbox.HasEvents)
         {
             foreach (var e in _mailbox.TakeAll(wait))
             {
                 if (e.IsWake) continue;
                 if (!e.IsSettled) _sink.WriteStream(e.Stream!);
-                else if (_window is null) Emit(e.Item!);
-                else foreach (var ready in _window.Release(e.Item!)) Emit(ready);
+                else if (_options.JournalPath is not null) _held.Add(e.Item!);
+                else Release(e.Item!);
             }
         }
+        if (_held.Count > 0 && Stopwatch.GetElapsedTime(_lastJournalFlush) >= JournalFlushInterval) ReleaseHeld();
         if (_ledger.Fault is { } fault) throw fault;
         var elapsed = _clock.Elapsed;
         if (!_progress.IsDue(elapsed)) return;
         long? total = _ledger.IsInputComplete ? _ledger.Admitted : null;
         if (_progress.Update(elapsed, _emitted, _ledger.Tally.Failures, total) is { } record) _sink.WriteStream(StreamRecord.Of(record));
+    }
+
+    /// <summary>
+    /// Writes the journal lines of the held items (and of any item settled since), then emits them:
+    /// no item reaches the caller before its line is in the journal. Lines are written at most every
+    /// <see cref="JournalFlushInterval"/> while items keep coming, as one write each time.
+    /// </summary>
+    private void ReleaseHeld()
+    {
+        _ledger.FlushJournal();
+        _lastJournalFlush = Stopwatch.GetTimestamp();
+        if (_ledger.Fault is { } writeFailed) throw writeFailed;
+        foreach (var item in _held) Release(item);
+        _held.Clear();
+    }
+
+    private void Release(WorkItem item)
+    {
+        if (_window is null) Emit(item);
+        else foreach (var ready in _window.Release(item)) Emit(ready);
     }
 
     private void Emit(WorkItem item)

@@ -17,6 +17,7 @@ internal sealed class Scheduler : IDisposable
     private readonly ItemLedger _ledger;
     private readonly ChunkSizer _chunks;
     private readonly LanePool _lanes;
+    private readonly bool _dispatchFirst;
     private Task[]? _slots;
 
     public Scheduler(BatchOptions options, IExecutor executor, ItemLedger ledger, ChunkSizer chunks)
@@ -26,6 +27,9 @@ internal sealed class Scheduler : IDisposable
         _ledger = ledger;
         _chunks = chunks;
         _lanes = new LanePool(OpenLaneAsync, options.ThrottleLimit, executor.MaxLanesOpeningAtOnce, executor.MaxItemsPerLane);
+        // A lane that starts items on its own cannot be held back by TryBegin: with a halt limit, the
+        // batch commits to each item as it hands it out (one at a time, see BatchRunner).
+        _dispatchFirst = options.HasFailureLimit && executor.StartsItemsAhead;
         ledger.ItemQueued = _lanes.WorkQueued;
     }
 
@@ -68,7 +72,10 @@ internal sealed class Scheduler : IDisposable
                 lane = await _lanes.RentAsync(() => runnable.Count, rented => (chunk = TakeChunk(rented.ItemsLeft)).Count > 0,
                     stop).ConfigureAwait(false);
                 if (lane is null) continue;
-                bool laneUsable = await RunChunkAsync(new ChunkRun(_ledger, lane.Lane, chunk!)).ConfigureAwait(false);
+                var run = new ChunkRun(_ledger, lane.Lane, chunk!);
+                bool laneUsable = !_dispatchFirst || _ledger.TryDispatch(chunk!)
+                    ? await RunChunkAsync(run).ConfigureAwait(false)
+                    : LetGo(run);
                 _lanes.Return(lane, chunk!.Count, laneUsable);
                 lane = null;
             }
@@ -123,6 +130,13 @@ internal sealed class Scheduler : IDisposable
         while (chunk.Count < size && runnable.TryRead(out var item))
             if (!item.IsSettled) chunk.Add(item);
         return chunk;
+    }
+
+    /// <summary>A chunk the batch would not hand out (it halted): its items are not run; the lane stays usable.</summary>
+    private bool LetGo(ChunkRun run)
+    {
+        _ledger.ChunkEnded(run, null);
+        return true;
     }
 
     /// <summary>Runs a chunk until it ends, is aborted or the batch stops; false when the lane must be replaced.</summary>

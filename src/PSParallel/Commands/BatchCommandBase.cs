@@ -50,6 +50,25 @@ public abstract class BatchCommandBase : WorkCommandBase, IDisposable
     [Parameter]
     public SwitchParameter NoWait { get; set; }
 
+    /// <summary>Append one JSON line per settled item to this file.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? JournalPath { get; set; }
+
+    /// <summary>With -JournalPath: skip the items the journal records as Succeeded.</summary>
+    [Parameter]
+    public SwitchParameter Resume { get; set; }
+
+    /// <summary>Halt once this many items failed or timed out.</summary>
+    [Parameter]
+    [ValidateRange(1, int.MaxValue)]
+    public int MaxFailures { get; set; }
+
+    /// <summary>Halt once this percentage of the finished items failed (judged from 10 finished items on).</summary>
+    [Parameter]
+    [ValidatePercent]
+    public double MaxFailurePercent { get; set; }
+
     /// <summary>The degree used when -ThrottleLimit is not given.</summary>
     protected abstract int DefaultThrottleLimit { get; }
 
@@ -85,6 +104,10 @@ public abstract class BatchCommandBase : WorkCommandBase, IDisposable
                 RetryDelay = TimeSpan.FromSeconds(RetryDelaySeconds),
                 FixedChunkSize = FixedChunkSize,
                 MaxChunkSize = Math.Max(MaxChunkSize, FixedChunkSize),
+                JournalPath = ResolveJournalPath(),
+                Resume = Resume,
+                MaxFailures = MaxFailures,
+                MaxFailurePercent = MaxFailurePercent,
                 Activity = MyInvocation.MyCommand.Name,
             };
             _runner = new BatchRunner(options, executor, new CmdletSink(this), AsResult);
@@ -93,6 +116,26 @@ public abstract class BatchCommandBase : WorkCommandBase, IDisposable
         {
             ThrowTerminatingError(ex);
         }
+    }
+
+    /// <summary>-JournalPath as a file-system path, relative to the caller's location.</summary>
+    private string? ResolveJournalPath()
+    {
+        if (Resume && string.IsNullOrEmpty(JournalPath)) throw Errors.ResumeNeedsJournal();
+        if (string.IsNullOrEmpty(JournalPath)) return null;
+        string path;
+        ProviderInfo provider;
+        try
+        {
+            path = SessionState.Path.GetUnresolvedProviderPathFromPSPath(JournalPath, out provider, out _);
+        }
+        catch (Exception ex) when (ex is SessionStateException or PSArgumentException or NotSupportedException or ArgumentException)
+        {
+            throw Errors.JournalNotWritable(JournalPath, ex.Message);
+        }
+        if (provider.ImplementingType != typeof(Microsoft.PowerShell.Commands.FileSystemProvider))
+            throw Errors.JournalNotWritable(JournalPath, $"it is a path of the {provider.Name} provider, not a file.");
+        return path;
     }
 
     protected override void ProcessRecord()

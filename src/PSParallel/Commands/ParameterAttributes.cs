@@ -32,3 +32,14 @@ internal sealed class ValidatePositiveSecondsAttribute : ValidateArgumentsAttrib
             throw new ValidationMetadataException($"The value must be a number of seconds greater than 0; {value} was given.");
     }
 }
+
+/// <summary>A percentage greater than 0 and at most 100.</summary>
+internal sealed class ValidatePercentAttribute : ValidateArgumentsAttribute
+{
+    protected override void Validate(object arguments, EngineIntrinsics engineIntrinsics)
+    {
+        var value = Convert.ToDouble(arguments is PSObject p ? p.BaseObject : arguments, System.Globalization.CultureInfo.InvariantCulture);
+        if (!(value > 0 && value <= 100))
+            throw new ValidationMetadataException($"The value must be a percentage greater than 0 and at most 100; {value} was given.");
+    }
+}

@@ -22,6 +22,9 @@ internal sealed class ProcessExecutor : IExecutor
     public ExecutionModel Model => ExecutionModel.Process;
     public int MaxItemsPerLane { get; }
 
+    // A worker runs the items of a chunk as they come and reports each start afterwards.
+    public bool StartsItemsAhead => true;
+
     // A worker start (~1 s) is mostly waiting on the new process: start them all together.
     public int MaxLanesOpeningAtOnce => int.MaxValue;
 

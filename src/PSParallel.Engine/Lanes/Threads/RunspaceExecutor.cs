@@ -20,6 +20,7 @@ internal sealed class RunspaceExecutor : IExecutor
 
     public ExecutionModel Model => ExecutionModel.Thread;
     public int MaxItemsPerLane => _newRunspacePerItem ? 1 : 0;
+    public bool StartsItemsAhead => false;
 
     // Opening a runspace is CPU work (~30 ms): with more opening at once than there are cores,
     // each one only finishes later, and a batch of small items may be done before they are needed.

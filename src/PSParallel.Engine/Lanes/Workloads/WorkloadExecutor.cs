@@ -28,6 +28,7 @@ internal sealed class WorkloadExecutor : IExecutor
 
     public ExecutionModel Model => ExecutionModel.Thread;
     public int MaxItemsPerLane => 0;
+    public bool StartsItemsAhead => false;
     public int MaxLanesOpeningAtOnce => int.MaxValue; // a lane is just a new instance
 
     public Task<ILane> CreateLaneAsync(CancellationToken token) =>

@@ -1,0 +1,179 @@
+using System.Collections.Concurrent;
+using System.Management.Automation;
+using PSParallel.Engine;
+using PSParallel.Engine.Attempts;
+using PSParallel.Engine.Scheduling;
+using Xunit;
+
+namespace PSParallel.Tests;
+
+/// <summary>The batch controls as engine policies: halt on failures (more to come with pacing and relative timeouts).</summary>
+public class BatchControlsTests
+{
+    private static BatchOptions Options(int throttle = 1, int maxFailures = 0, double maxPercent = 0, int retry = 0,
+        double retryDelayMs = 10) => new()
+    {
+        ThrottleLimit = throttle,
+        MaxFailures = maxFailures,
+        MaxFailurePercent = maxPercent,
+        RetryCount = retry,
+        RetryDelay = TimeSpan.FromMilliseconds(retryDelayMs),
+        Activity = "Test",
+    };
+
+    private static void AssertHalted(Drive.Outcome run, string limit)
+    {
+        var fault = Assert.IsType<BatchFaultedException>(run.Error);
+        Assert.Equal("FailureLimitReached", fault.ErrorRecord.FullyQualifiedErrorId);
+        Assert.Contains(limit, fault.Message);
+        Assert.Contains(limit, run.Summary.HaltReason);
+    }
+
+    [Theory]
+    [InlineData(typeof(StepWorkload))]
+    [InlineData(typeof(AsyncStepWorkload))]
+    public void MaxFailures_stops_starting_items_once_reached_and_skips_the_rest(Type workload)
+    {
+        var failing = new HashSet<int> { 5, 10, 15, 20 };
+        var inputs = Enumerable.Range(0, 50).Select(i => failing.Contains(i) ? Step.Fail(i) : Step.Echo(i)).ToList();
+        var run = Drive.Run(Options(throttle: 1, maxFailures: 3), workload, inputs, asResult: true);
+
+        AssertHalted(run, "-MaxFailures 3");
+        Drive.AssertAccounted(run.Summary, 50);
+        // One lane: item 15 is the third failure; nothing after it starts.
+        Assert.All(inputs.Where(s => s.Value <= 15), s => Assert.Equal(1, s.Calls));
+        Assert.All(inputs.Where(s => s.Value > 15), s => Assert.Equal(0, s.Calls));
+        Drive.AssertCounts(run, succeeded: 13, failed: 3, skipped: 34);
+        Assert.All(run.Sink.Results.Where(r => r.Status == ItemStatus.Skipped), r => Assert.Equal("halted", r.SkipReason));
+        Assert.Equal(3, run.Sink.Errors.Count); // the items' own errors; the halt is thrown
+    }
+
+    [Fact]
+    public void MaxFailurePercent_is_judged_once_ten_items_finished()
+    {
+        // Every second item fails: 50 % from the start, but nothing halts before 10 have finished.
+        var inputs = Enumerable.Range(0, 40).Select(i => i % 2 == 1 ? Step.Fail(i) : Step.Echo(i)).ToList();
+        var run = Drive.Run(Options(throttle: 1, maxPercent: 40), typeof(StepWorkload), inputs);
+
+        AssertHalted(run, "-MaxFailurePercent 40");
+        Assert.Equal(10, inputs.Count(s => s.Calls > 0));
+        Drive.AssertCounts(run, succeeded: 5, failed: 5, skipped: 30);
+        Assert.Contains("5 of the 10 items", run.Summary.HaltReason);
+    }
+
+    [Fact]
+    public void A_percentage_below_the_limit_does_not_halt()
+    {
+        var inputs = Enumerable.Range(0, 40).Select(i => i % 10 == 0 ? Step.Fail(i) : Step.Echo(i)).ToList();
+        var run = Drive.Run(Options(throttle: 3, maxPercent: 20, maxFailures: 5), typeof(StepWorkload), inputs);
+        Assert.Null(run.Error);
+        Drive.AssertCounts(run, succeeded: 36, failed: 4);
+        Assert.Equal("", run.Summary.HaltReason);
+    }
+
+    [Fact]
+    public void Running_items_finish_and_no_item_begins_after_the_halt_on_several_lanes()
+    {
+        // Items record the order in which they began; the failures are known items.
+        var order = new ConcurrentQueue<int>();
+        int failuresSeen = 0;
+        int beganAfterLimit = 0;
+        var inputs = Enumerable.Range(0, 200).Select(i => new Step(i, (s, _, _) =>
+        {
+            if (Volatile.Read(ref failuresSeen) >= 3) Interlocked.Increment(ref beganAfterLimit);
+            order.Enqueue(s.Value);
+            Thread.Sleep(5);
+            if (s.Value % 20 == 7)
+            {
+                Interlocked.Increment(ref failuresSeen);
+                throw new InvalidOperationException($"bad {s.Value}");
+            }
+            return s.Value;
+        })).ToList();
+        var run = Drive.Run(Options(throttle: 4, maxFailures: 3), typeof(StepWorkload), inputs, asResult: true);
+
+        AssertHalted(run, "-MaxFailures 3");
+        Drive.AssertAccounted(run.Summary, 200);
+        // An item that began ran to its end (never reported Skipped); an item reported Skipped never began.
+        var results = run.Sink.Results.ToDictionary(r => r.Index);
+        Assert.All(inputs, s => Assert.Equal(s.Calls > 0, results[s.Value].Status != ItemStatus.Skipped));
+        // Items may begin while the third failure is being reported (up to one per other lane), not after.
+        Assert.True(beganAfterLimit <= 3, $"{beganAfterLimit} items began after the third failure");
+        Assert.True(run.Summary.Skipped > 100);
+    }
+
+    [Fact]
+    public void An_item_waiting_for_a_retry_at_the_halt_settles_with_its_failure()
+    {
+        // Item 0 fails at once and again on its retry 1 s later: that settles it and halts the batch.
+        // Item 1 failed 0.4 s in, so at the halt it waits for its own retry: it is not run again and
+        // ends Failed with its error, not Skipped.
+        var slowFail = new Step(1, (s, call, _) =>
+        {
+            Thread.Sleep(400);
+            throw new InvalidOperationException($"slow {s.Value} attempt {call}");
+        });
+        var inputs = new[] { Step.Fail(0), slowFail }.Concat(Enumerable.Range(2, 10).Select(Step.Echo)).ToList();
+        var run = Drive.Run(Options(throttle: 2, maxFailures: 1, retry: 1, retryDelayMs: 1000), typeof(StepWorkload), inputs, asResult: true);
+        AssertHalted(run, "-MaxFailures 1");
+        Assert.Equal(1, slowFail.Calls);
+        var waiting = run.Sink.Results.Single(r => r.Index == 1);
+        Assert.Equal(ItemStatus.Failed, waiting.Status);
+        Assert.Null(waiting.SkipReason);
+        Assert.Contains("slow 1 attempt 1", Assert.Single(waiting.Errors).Exception.Message);
+        Drive.AssertCounts(run, succeeded: 10, failed: 2);
+    }
+
+    [Fact]
+    public void Lanes_that_start_items_ahead_get_one_item_at_a_time_and_what_they_were_handed_is_reported_honestly()
+    {
+        // Like a worker process: the lane starts every item it is handed, then reports the start.
+        var started = new ConcurrentBag<long>();
+        var chunkSizes = new ConcurrentBag<int>();
+        var executor = new FakeExecutor(async (lane, chunk, sink, token) =>
+        {
+            chunkSizes.Add(chunk.Count);
+            foreach (var item in chunk)
+            {
+                started.Add(item.Index);
+                await Task.Delay(3, CancellationToken.None);
+                if (!sink.TryBegin(item)) continue;
+                await Task.Delay(2, CancellationToken.None);
+                sink.End(item, item.Index % 10 == 4
+                    ? AttemptOutcome.Failed(new ErrorRecord(new Exception("bad"), "Bad", ErrorCategory.NotSpecified, null))
+                    : new AttemptOutcome(new object?[] { item.Index }, Array.Empty<ErrorRecord>()));
+            }
+        }) { StartsItemsAhead = true };
+        // Even a fixed chunk size (-ChunkSize) gives way to one item at a time.
+        var run = Drive.Run(new BatchOptions
+        {
+            ThrottleLimit = 3, MaxFailures = 2, FixedChunkSize = 50, MaxChunkSize = 50, Activity = "Test",
+        }, executor, Enumerable.Range(0, 300).Cast<object?>(), asResult: true);
+
+        AssertHalted(run, "-MaxFailures 2");
+        Assert.All(chunkSizes, size => Assert.Equal(1, size));
+        var results = run.Sink.Results.ToDictionary(r => r.Index);
+        Assert.All(started, index => Assert.NotEqual(ItemStatus.Skipped, results[index].Status));
+        Assert.Equal(300 - started.Count, run.Summary.Skipped);
+    }
+
+    [Fact]
+    public void Input_that_comes_after_the_halt_is_not_taken_and_the_halt_is_thrown()
+    {
+        var sink = new RecordingSink();
+        using var runner = new BatchRunner(Options(throttle: 2, maxFailures: 1), new PSParallel.Engine.Lanes.Workloads.WorkloadExecutor(typeof(StepWorkload), 2), sink, asResult: true);
+        runner.Add(Step.Fail(0));
+        var error = Assert.Throws<BatchFaultedException>(() =>
+        {
+            for (int i = 1; i < 100_000; i++)
+            {
+                runner.Add(Step.Sleep(i, 1));
+                if (i > 50_000) throw new InvalidOperationException("still taking input");
+            }
+        });
+        Assert.Equal("FailureLimitReached", error.ErrorRecord.FullyQualifiedErrorId);
+        var summary = runner.Summary();
+        Assert.Equal(1, summary.Failed);
+        Assert.Equal(summary.Total, summary.Failed + summary.Succeeded + summary.Skipped);
+    }
+}
