@@ -373,3 +373,29 @@ Describe 'Halt on failures' {
         $s2.HaltReason | Should -BeNullOrEmpty
     }
 }
+
+Describe 'Rate limit' {
+    It 'spaces starts evenly with -MaxPerSecond: 50 instant items at 10/s take 4.5-6 s, never more than 11 starts in a second' {
+        $sw = [System.Diagnostics.Stopwatch]::StartNew()
+        $starts = @(1..50 | Invoke-ThreadBatch { [DateTime]::UtcNow.Ticks } -MaxPerSecond 10 -SummaryVariable s | Sort-Object)
+        $elapsed = $sw.Elapsed.TotalSeconds
+        Assert-BatchSummary $s -Total 50 -Succeeded 50
+        $starts.Count | Should -Be 50
+        $most = 0
+        for ($i = 0; $i -lt $starts.Count; $i++) {
+            $n = @($starts | Where-Object { $_ -ge $starts[$i] -and $_ -lt $starts[$i] + [TimeSpan]::TicksPerSecond }).Count
+            if ($n -gt $most) { $most = $n }
+        }
+        $most | Should -BeLessOrEqual 11 -Because 'no one-second window may hold more than 11 starts'
+        $elapsed | Should -BeGreaterOrEqual 4.5
+        $elapsed | Should -BeLessOrEqual 6
+        # Evenly, not in bursts at each second's start: no quarter of a second holds more than 4.
+        $quarter = [TimeSpan]::TicksPerSecond / 4
+        $burst = 0
+        for ($i = 0; $i -lt $starts.Count; $i++) {
+            $n = @($starts | Where-Object { $_ -ge $starts[$i] -and $_ -lt $starts[$i] + $quarter }).Count
+            if ($n -gt $burst) { $burst = $n }
+        }
+        $burst | Should -BeLessOrEqual 4
+    }
+}

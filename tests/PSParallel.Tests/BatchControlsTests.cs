@@ -176,4 +176,84 @@ public class BatchControlsTests
         Assert.Equal(1, summary.Failed);
         Assert.Equal(summary.Total, summary.Failed + summary.Succeeded + summary.Skipped);
     }
+
+    // ---- -MaxPerSecond ------------------------------------------------------------------------
+
+    /// <summary>The most starts any window of <paramref name="window"/> holds, from the start times.</summary>
+    private static int MostStartsInWindow(IEnumerable<long> startTimestamps, TimeSpan window)
+    {
+        var starts = startTimestamps.OrderBy(t => t).ToArray();
+        long span = (long)(window.TotalSeconds * System.Diagnostics.Stopwatch.Frequency);
+        int most = 0;
+        for (int i = 0, j = 0; i < starts.Length; i++)
+        {
+            while (starts[i] - starts[j] >= span) j++;
+            most = Math.Max(most, i - j + 1);
+        }
+        return most;
+    }
+
+    [Fact]
+    public void MaxPerSecond_spaces_starts_evenly_across_lanes()
+    {
+        var starts = new ConcurrentBag<long>();
+        var inputs = Enumerable.Range(0, 31).Select(i => new Step(i, (s, _, _) =>
+        {
+            starts.Add(System.Diagnostics.Stopwatch.GetTimestamp());
+            return s.Value;
+        })).ToList();
+        var options = new BatchOptions { ThrottleLimit = 4, MaxPerSecond = 20, Activity = "Test" };
+        var run = Drive.Run(options, typeof(StepWorkload), inputs).Ok();
+
+        Assert.Equal(31, run.Summary.Succeeded);
+        // 31 starts 50 ms apart: 1.5 s from the first to the last, never more than 21 in a second.
+        Assert.InRange(run.Elapsed.TotalSeconds, 1.45, 3.0);
+        Assert.True(MostStartsInWindow(starts, TimeSpan.FromSeconds(1)) <= 21, $"{MostStartsInWindow(starts, TimeSpan.FromSeconds(1))} starts in one second");
+        Assert.True(MostStartsInWindow(starts, TimeSpan.FromMilliseconds(250)) <= 6, "no bursts within the second");
+    }
+
+    [Fact]
+    public void MaxPerSecond_paces_retries_too_and_lanes_that_start_ahead()
+    {
+        var starts = new ConcurrentBag<long>();
+        var executor = new FakeExecutor(async (lane, chunk, sink, token) =>
+        {
+            Assert.Single(chunk);
+            foreach (var item in chunk)
+            {
+                starts.Add(System.Diagnostics.Stopwatch.GetTimestamp());
+                await Task.Yield();
+                if (!sink.TryBegin(item)) continue;
+                sink.End(item, item.Attempts == 1
+                    ? AttemptOutcome.Failed(new ErrorRecord(new Exception("once"), "Once", ErrorCategory.NotSpecified, null))
+                    : new AttemptOutcome(new object?[] { item.Input }, Array.Empty<ErrorRecord>()));
+            }
+        }) { StartsItemsAhead = true };
+        var options = new BatchOptions
+        {
+            ThrottleLimit = 3, MaxPerSecond = 25, RetryCount = 1, RetryDelay = TimeSpan.Zero, FixedChunkSize = 20, MaxChunkSize = 20,
+            Activity = "Test",
+        };
+        var run = Drive.Run(options, executor, Enumerable.Range(0, 15).Cast<object?>()).Ok();
+
+        Assert.Equal(15, run.Summary.Succeeded);
+        Assert.Equal(30, starts.Count); // every item twice
+        Assert.InRange(run.Elapsed.TotalSeconds, 1.1, 3.0); // 30 starts 40 ms apart
+        Assert.True(MostStartsInWindow(starts, TimeSpan.FromSeconds(1)) <= 26);
+    }
+
+    [Fact]
+    public void A_stop_does_not_wait_for_paced_turns()
+    {
+        var options = new BatchOptions { ThrottleLimit = 4, MaxPerSecond = 1, Activity = "Test" };
+        var run = Drive.Run(options, typeof(EchoWorkload), Enumerable.Range(0, 100).Cast<object?>(), started: runner =>
+            Task.Run(async () =>
+            {
+                await Task.Delay(1500);
+                runner.Stop();
+            }));
+        Assert.True(run.Elapsed < TimeSpan.FromSeconds(5), $"took {run.Elapsed}");
+        Drive.AssertAccounted(run.Summary, 100);
+        Assert.InRange(run.Summary.Succeeded, 1, 3);
+    }
 }

@@ -25,6 +25,8 @@ internal sealed class BatchOptions
     /// <summary>Halt once this percentage of the finished items failed (-MaxFailurePercent); 0 for no limit.</summary>
     public double MaxFailurePercent { get; init; }
     public bool HasFailureLimit => MaxFailures > 0 || MaxFailurePercent > 0;
+    /// <summary>At most this many item starts per second across the batch (-MaxPerSecond); 0 for no limit.</summary>
+    public double MaxPerSecond { get; init; }
     /// <summary>Activity shown in the progress bar (the cmdlet name).</summary>
     public string Activity { get; init; } = "PSParallel";
 

@@ -51,11 +51,12 @@ internal sealed class BatchRunner : IDisposable
     }
 
     /// <summary>
-    /// With a halt limit, a lane that starts items on its own (a worker process) gets one item at a
-    /// time: items it holds would run after the limit was reached.
+    /// Lanes get one item at a time when starts are paced (-MaxPerSecond: each start waits for its
+    /// turn as it is handed out), and, with a halt limit, when a lane starts items on its own (a
+    /// worker process): items it holds would run after the limit was reached.
     /// </summary>
     private static bool OneItemAtATime(BatchOptions options, IExecutor executor) =>
-        options.HasFailureLimit && executor.StartsItemsAhead;
+        options.MaxPerSecond > 0 || (options.HasFailureLimit && executor.StartsItemsAhead);
 
     private static int ChunkLimit(BatchOptions options, IExecutor executor) =>
         executor.MaxItemsPerLane > 0 ? Math.Min(options.MaxChunkSize, executor.MaxItemsPerLane) : options.MaxChunkSize;

@@ -63,6 +63,11 @@ public abstract class BatchCommandBase : WorkCommandBase, IDisposable
     [ValidatePercent]
     public double MaxFailurePercent { get; set; }
 
+    /// <summary>At most this many item starts per second, spaced evenly, across the whole batch.</summary>
+    [Parameter]
+    [ValidatePositiveNumber]
+    public double MaxPerSecond { get; set; }
+
     /// <summary>The degree used when -ThrottleLimit is not given.</summary>
     protected abstract int DefaultThrottleLimit { get; }
 
@@ -95,6 +100,7 @@ public abstract class BatchCommandBase : WorkCommandBase, IDisposable
                 Resume = Resume,
                 MaxFailures = MaxFailures,
                 MaxFailurePercent = MaxFailurePercent,
+                MaxPerSecond = MaxPerSecond,
                 Activity = MyInvocation.MyCommand.Name,
             };
             _runner = new BatchRunner(options, CreateExecutor(), new CmdletSink(this), AsResult);
