@@ -239,7 +239,8 @@ public class BatchControlsTests
         Assert.Equal(15, run.Summary.Succeeded);
         Assert.Equal(30, starts.Count); // every item twice
         Assert.InRange(run.Elapsed.TotalSeconds, 1.1, 3.0); // 30 starts 40 ms apart
-        Assert.True(MostStartsInWindow(starts, TimeSpan.FromSeconds(1)) <= 26);
+        // Such a lane starts an item when it arrives: hand-outs are paced, the delivery adds its jitter.
+        Assert.True(MostStartsInWindow(starts, TimeSpan.FromSeconds(1)) <= 27);
     }
 
     [Fact]

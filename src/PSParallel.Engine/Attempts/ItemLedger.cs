@@ -34,6 +34,7 @@ internal sealed class ItemLedger : IDisposable
     private readonly JournalFile? _journal;
     private readonly ItemKeys? _keys;
     private readonly FailureLimits? _limits;
+    private readonly StartPacer? _beginPacer;
     // Orders a halt against starts and hand-outs: once the halt reason is set under it, no new item begins.
     private readonly object _haltGate = new();
     private string? _haltReason;
@@ -50,7 +51,9 @@ internal sealed class ItemLedger : IDisposable
     /// where settled items are recorded (-JournalPath), and which ones an earlier run finished (-Resume);
     /// the ledger owns it from here
     /// </param>
-    public ItemLedger(BatchOptions options, Action<BatchEvent> post, Action<TimeSpan> attemptEnded, JournalFile? journal = null)
+    /// <param name="lanesStartItemsAhead">its lanes start items before they ask (IExecutor.StartsItemsAhead)</param>
+    public ItemLedger(BatchOptions options, Action<BatchEvent> post, Action<TimeSpan> attemptEnded, JournalFile? journal = null,
+        bool lanesStartItemsAhead = false)
     {
         _itemTimeout = options.ItemTimeout;
         _batchTimeout = options.BatchTimeout;
@@ -58,6 +61,9 @@ internal sealed class ItemLedger : IDisposable
         _post = post;
         _attemptEnded = attemptEnded;
         _limits = FailureLimits.From(options);
+        // -MaxPerSecond paces hand-outs (Scheduler); where an attempt really begins at TryBegin, begins
+        // are spaced too, so that a hand-out that reached its lane late cannot bunch with the next.
+        if (!lanesStartItemsAhead) _beginPacer = StartPacer.From(options);
         Stopped = Task.Delay(Timeout.Infinite, _stop.Token).ContinueWith(_ => { }, TaskScheduler.Default);
         if (journal is not null)
         {
@@ -129,6 +135,16 @@ internal sealed class ItemLedger : IDisposable
     {
         if (_itemTimeout is null || _deadlineTimer is not null) return;
         _deadlineTimer = new Timer(_ => EnforceDeadlines(), null, DeadlineCheckInterval, DeadlineCheckInterval);
+    }
+
+    /// <summary>
+    /// With -MaxPerSecond, waits until this begin is at least 1/N s after the previous one (usually
+    /// not at all: hand-outs are paced already). Called by the lane's thread before <see cref="TryBegin"/>.
+    /// </summary>
+    public void WaitBeginTurn()
+    {
+        if (_beginPacer?.Reserve() is { } wait && wait > TimeSpan.Zero && !IsStopping)
+            _stop.Token.WaitHandle.WaitOne(wait);
     }
 
     /// <summary>

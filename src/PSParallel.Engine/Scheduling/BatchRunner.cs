@@ -43,7 +43,7 @@ internal sealed class BatchRunner : IDisposable
                 executor.MaxItemsPerLane > 0 ? Math.Min(options.FixedChunkSize, executor.MaxItemsPerLane) : options.FixedChunkSize);
         // Opened first: a journal that cannot be used stops the call before anything runs.
         var journal = options.JournalPath is { } path ? JournalFile.Open(path, options.Resume, options.Activity) : null;
-        _ledger = new ItemLedger(options, _mailbox.Post, chunks.Observe, journal);
+        _ledger = new ItemLedger(options, _mailbox.Post, chunks.Observe, journal, executor.StartsItemsAhead);
         _scheduler = new Scheduler(options, executor, _ledger, chunks);
         _progress = new ProgressReporter(options.Activity);
         _window = options.Ordered ? new OrderedWindow() : null;

@@ -6,6 +6,8 @@ namespace PSParallel.Engine.Scheduling;
 /// -MaxPerSecond: spaces item starts evenly, 1/N s apart, across every lane of the batch (retries
 /// included), so that no one-second window holds more than N (+1) starts. Each start reserves the
 /// next turn; a turn is never earlier than now, so a quiet spell is not made up for with a burst.
+/// The scheduler paces hand-outs with one (awaiting its turn, no thread held); the ledger spaces
+/// the begins of lanes that ask before they start an item with another, which rarely waits.
 /// </summary>
 internal sealed class StartPacer
 {
