@@ -257,4 +257,74 @@ public class BatchControlsTests
         Drive.AssertAccounted(run.Summary, 100);
         Assert.InRange(run.Summary.Succeeded, 1, 3);
     }
+
+    // ---- -ItemTimeoutFactor -------------------------------------------------------------------
+
+    [Fact]
+    public void RunningMedian_gives_the_median_of_what_it_was_given()
+    {
+        var median = new RunningMedian();
+        Assert.Equal(0, median.Read().Count);
+        var values = new[] { 9, 1, 7, 3, 5, 100, 2 };
+        var seen = new List<int>();
+        foreach (var v in values)
+        {
+            median.Add(TimeSpan.FromMilliseconds(v));
+            seen.Add(v);
+            var sorted = seen.OrderBy(x => x).ToArray();
+            double expected = sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2.0;
+            Assert.Equal(expected, median.Read().Median.TotalMilliseconds, 3);
+        }
+        Assert.Equal(7, median.Read().Count);
+    }
+
+    private static BatchOptions FactorOptions(int throttle, double factor, int retry = 0) => new()
+    {
+        ThrottleLimit = throttle, ItemTimeoutFactor = factor, RetryCount = retry, RetryDelay = TimeSpan.FromMilliseconds(10), Activity = "Test",
+    };
+
+    [Theory]
+    [InlineData(typeof(StepWorkload))]
+    [InlineData(typeof(AsyncStepWorkload))]
+    public void ItemTimeoutFactor_stops_the_one_slow_item_among_fast_ones(Type workload)
+    {
+        using var gate = new Gate();
+        var inputs = Enumerable.Range(0, 24).Select(i => i == 12 ? Step.Cancellable(i, gate) : Step.Sleep(i, 60)).ToList();
+        var run = Drive.Run(FactorOptions(throttle: 3, factor: 3), workload, inputs, asResult: true).Ok();
+
+        Assert.True(run.Elapsed < TimeSpan.FromSeconds(8), $"took {run.Elapsed}");
+        Drive.AssertCounts(run, succeeded: 23, timedOut: 1);
+        var slow = run.Sink.Results.Single(r => r.Index == 12);
+        Assert.Equal(ItemStatus.TimedOut, slow.Status);
+        var error = Assert.Single(slow.Errors);
+        Assert.Equal("ItemTimedOut", error.FullyQualifiedErrorId);
+        Assert.Contains("-ItemTimeoutFactor 3", error.Exception.Message);
+        Assert.Contains("median", error.Exception.Message);
+    }
+
+    [Fact]
+    public void ItemTimeoutFactor_waits_for_five_items_to_succeed()
+    {
+        // The first item is slow, but nothing has finished yet to compare it with.
+        var inputs = new[] { Step.Sleep(0, 400) }.Concat(Enumerable.Range(1, 10).Select(i => Step.Sleep(i, 20))).ToList();
+        var run = Drive.Run(FactorOptions(throttle: 1, factor: 2), typeof(StepWorkload), inputs).Ok();
+        Drive.AssertCounts(run, succeeded: 11);
+    }
+
+    [Fact]
+    public void A_slow_attempt_stopped_by_the_factor_is_retried_when_asked()
+    {
+        using var gate = new Gate();
+        var slowOnce = new Step(8, (s, call, token) =>
+        {
+            if (call == 1) gate.Open.Wait(TimeSpan.FromSeconds(20), token);
+            return s.Value;
+        });
+        var inputs = Enumerable.Range(0, 16).Select(i => i == 8 ? slowOnce : Step.Sleep(i, 30)).ToList();
+        var run = Drive.Run(FactorOptions(throttle: 2, factor: 4, retry: 1), typeof(StepWorkload), inputs, asResult: true).Ok();
+        Drive.AssertCounts(run, succeeded: 16);
+        var retried = run.Sink.Results.Single(r => r.Index == 8);
+        Assert.Equal(2, retried.Attempts);
+        Assert.Equal(new object?[] { 8 }, retried.Output);
+    }
 }

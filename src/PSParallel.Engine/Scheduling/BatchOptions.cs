@@ -6,6 +6,11 @@ internal sealed class BatchOptions
     public int ThrottleLimit { get; init; } = DefaultThreadThrottle;
     public TimeSpan? BatchTimeout { get; init; }
     public TimeSpan? ItemTimeout { get; init; }
+    /// <summary>
+    /// Time out an item running longer than this many times the median duration of the items that
+    /// succeeded so far, once <see cref="Attempts.ItemLedger.RelativeTimeoutFrom"/> have (-ItemTimeoutFactor); 0 for none.
+    /// </summary>
+    public double ItemTimeoutFactor { get; init; }
     public bool Ordered { get; init; }
     public int RetryCount { get; init; }
     public TimeSpan RetryDelay { get; init; } = TimeSpan.FromSeconds(1);

@@ -26,6 +26,11 @@ public abstract class BatchCommandBase : WorkCommandBase, IDisposable
     [ValidatePositiveSeconds]
     public double ItemTimeoutSeconds { get; set; }
 
+    /// <summary>Time out an item running longer than this many times the median duration of the items that succeeded so far.</summary>
+    [Parameter]
+    [ValidateRange(1.0, double.MaxValue)]
+    public double ItemTimeoutFactor { get; set; }
+
     [Parameter]
     public SwitchParameter Ordered { get; set; }
 
@@ -91,6 +96,7 @@ public abstract class BatchCommandBase : WorkCommandBase, IDisposable
                 ThrottleLimit = EffectiveThrottleLimit,
                 BatchTimeout = TimeoutSeconds > 0 ? TimeSpan.FromSeconds(TimeoutSeconds) : null,
                 ItemTimeout = ItemTimeoutSeconds > 0 ? TimeSpan.FromSeconds(ItemTimeoutSeconds) : null,
+                ItemTimeoutFactor = ItemTimeoutFactor,
                 Ordered = Ordered,
                 RetryCount = RetryCount,
                 RetryDelay = TimeSpan.FromSeconds(RetryDelaySeconds),
