@@ -373,3 +373,49 @@ Describe 'Halt on failures' {
         $s2.HaltReason | Should -BeNullOrEmpty
     }
 }
+
+Describe 'Rate limit' {
+    It 'spaces starts evenly with -MaxPerSecond: 50 instant items at 10/s take 4.5-6 s, never more than 11 starts in a second' {
+        $sw = [System.Diagnostics.Stopwatch]::StartNew()
+        $starts = @(1..50 | Invoke-ThreadBatch { [DateTime]::UtcNow.Ticks } -MaxPerSecond 10 -SummaryVariable s | Sort-Object)
+        $elapsed = $sw.Elapsed.TotalSeconds
+        Assert-BatchSummary $s -Total 50 -Succeeded 50
+        $starts.Count | Should -Be 50
+        $most = 0
+        for ($i = 0; $i -lt $starts.Count; $i++) {
+            $n = @($starts | Where-Object { $_ -ge $starts[$i] -and $_ -lt $starts[$i] + [TimeSpan]::TicksPerSecond }).Count
+            if ($n -gt $most) { $most = $n }
+        }
+        $most | Should -BeLessOrEqual 11 -Because 'no one-second window may hold more than 11 starts'
+        $elapsed | Should -BeGreaterOrEqual 4.5
+        $elapsed | Should -BeLessOrEqual 6
+        # Evenly, not in bursts at each second's start: no quarter of a second holds more than 4.
+        $quarter = [TimeSpan]::TicksPerSecond / 4
+        $burst = 0
+        for ($i = 0; $i -lt $starts.Count; $i++) {
+            $n = @($starts | Where-Object { $_ -ge $starts[$i] -and $_ -lt $starts[$i] + $quarter }).Count
+            if ($n -gt $burst) { $burst = $n }
+        }
+        $burst | Should -BeLessOrEqual 4
+    }
+}
+
+Describe 'Relative item timeout' {
+    It 'stops the one slow item among fast ones with -ItemTimeoutFactor 3 (<Name>)' -ForEach @(
+        @{ Name = 'threads'; Run = { param($items) $items | Invoke-ThreadBatch { Start-Sleep -Milliseconds $_; $_ } -ThrottleLimit 3 -ItemTimeoutFactor 3 -AsResult -SummaryVariable s -ErrorAction SilentlyContinue } }
+        @{ Name = 'processes'; Run = { param($items) $items | Invoke-ProcessBatch { Start-Sleep -Milliseconds $_; $_ } -ThrottleLimit 2 -ItemTimeoutFactor 3 -AsResult -SummaryVariable s -ErrorAction SilentlyContinue } }
+        @{ Name = 'compiled workload'; Run = { param($items) $items | Invoke-ThreadBatch -Workload Sleep -ThrottleLimit 3 -ItemTimeoutFactor 3 -AsResult -SummaryVariable s -ErrorAction SilentlyContinue } }
+    ) {
+        # 20 items of 200 ms and one of 60 s: once 5 have succeeded, the slow one is stopped past 3 x 200 ms.
+        $items = @(1..21 | ForEach-Object { if ($_ -eq 9) { 60000 } else { 200 } })
+        $sw = [System.Diagnostics.Stopwatch]::StartNew()
+        $results = @(. $Run $items)
+        $sw.Elapsed.TotalSeconds | Should -BeLessThan 20 -Because 'the slow item must not hold the batch for its 60 s'
+        Assert-BatchSummary $s -Total 21 -Succeeded 20 -TimedOut 1
+        $slow = $results | Where-Object Index -EQ 8
+        $slow.Status | Should -Be 'TimedOut'
+        $slow.Errors[0].FullyQualifiedErrorId | Should -BeLike 'ItemTimedOut*'
+        $slow.Errors[0].Exception.Message | Should -BeLike '*-ItemTimeoutFactor 3 times the median*'
+        if ($Name -eq 'processes') { Assert-NoWorkerLeft }
+    }
+}

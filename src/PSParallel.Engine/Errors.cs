@@ -36,6 +36,12 @@ internal static class Errors
                              "Raise -ItemTimeoutSeconds if the item needs longer, or add -RetryCount to try it again."),
         "ItemTimedOut", ErrorCategory.OperationTimeout, item.Input);
 
+    public static ErrorRecord ItemTimedOutRelative(WorkItem item, double factor, TimeSpan median) => new(
+        new TimeoutException($"{Describe(item)} ran longer than -ItemTimeoutFactor {factor:0.###} times the median duration of the items " +
+                             $"that succeeded so far ({median.TotalSeconds:0.###} s), {factor * median.TotalSeconds:0.###} s, and was stopped. " +
+                             "Raise -ItemTimeoutFactor if such items are expected to take longer, or add -RetryCount to try it again."),
+        "ItemTimedOut", ErrorCategory.OperationTimeout, item.Input);
+
     public static ErrorRecord BatchTimedOut(TimeSpan timeout, long unfinished) => new(
         new TimeoutException($"The batch did not finish within -TimeoutSeconds {timeout.TotalSeconds:0.###}: " +
                              $"{unfinished} item(s) did not finish and are reported as timed out. " +

@@ -176,4 +176,155 @@ public class BatchControlsTests
         Assert.Equal(1, summary.Failed);
         Assert.Equal(summary.Total, summary.Failed + summary.Succeeded + summary.Skipped);
     }
+
+    // ---- -MaxPerSecond ------------------------------------------------------------------------
+
+    /// <summary>The most starts any window of <paramref name="window"/> holds, from the start times.</summary>
+    private static int MostStartsInWindow(IEnumerable<long> startTimestamps, TimeSpan window)
+    {
+        var starts = startTimestamps.OrderBy(t => t).ToArray();
+        long span = (long)(window.TotalSeconds * System.Diagnostics.Stopwatch.Frequency);
+        int most = 0;
+        for (int i = 0, j = 0; i < starts.Length; i++)
+        {
+            while (starts[i] - starts[j] >= span) j++;
+            most = Math.Max(most, i - j + 1);
+        }
+        return most;
+    }
+
+    [Fact]
+    public void MaxPerSecond_spaces_starts_evenly_across_lanes()
+    {
+        var starts = new ConcurrentBag<long>();
+        var inputs = Enumerable.Range(0, 31).Select(i => new Step(i, (s, _, _) =>
+        {
+            starts.Add(System.Diagnostics.Stopwatch.GetTimestamp());
+            return s.Value;
+        })).ToList();
+        var options = new BatchOptions { ThrottleLimit = 4, MaxPerSecond = 20, Activity = "Test" };
+        var run = Drive.Run(options, typeof(StepWorkload), inputs).Ok();
+
+        Assert.Equal(31, run.Summary.Succeeded);
+        // 31 starts 50 ms apart: 1.5 s from the first to the last, never more than 21 in a second.
+        Assert.InRange(run.Elapsed.TotalSeconds, 1.45, 3.0);
+        Assert.True(MostStartsInWindow(starts, TimeSpan.FromSeconds(1)) <= 21, $"{MostStartsInWindow(starts, TimeSpan.FromSeconds(1))} starts in one second");
+        Assert.True(MostStartsInWindow(starts, TimeSpan.FromMilliseconds(250)) <= 6, "no bursts within the second");
+    }
+
+    [Fact]
+    public void MaxPerSecond_paces_retries_too_and_lanes_that_start_ahead()
+    {
+        var starts = new ConcurrentBag<long>();
+        var executor = new FakeExecutor(async (lane, chunk, sink, token) =>
+        {
+            Assert.Single(chunk);
+            foreach (var item in chunk)
+            {
+                starts.Add(System.Diagnostics.Stopwatch.GetTimestamp());
+                await Task.Yield();
+                if (!sink.TryBegin(item)) continue;
+                sink.End(item, item.Attempts == 1
+                    ? AttemptOutcome.Failed(new ErrorRecord(new Exception("once"), "Once", ErrorCategory.NotSpecified, null))
+                    : new AttemptOutcome(new object?[] { item.Input }, Array.Empty<ErrorRecord>()));
+            }
+        }) { StartsItemsAhead = true };
+        var options = new BatchOptions
+        {
+            ThrottleLimit = 3, MaxPerSecond = 25, RetryCount = 1, RetryDelay = TimeSpan.Zero, FixedChunkSize = 20, MaxChunkSize = 20,
+            Activity = "Test",
+        };
+        var run = Drive.Run(options, executor, Enumerable.Range(0, 15).Cast<object?>()).Ok();
+
+        Assert.Equal(15, run.Summary.Succeeded);
+        Assert.Equal(30, starts.Count); // every item twice
+        Assert.InRange(run.Elapsed.TotalSeconds, 1.1, 3.0); // 30 starts 40 ms apart
+        // Such a lane starts an item when it arrives: hand-outs are paced, the delivery adds its jitter.
+        Assert.True(MostStartsInWindow(starts, TimeSpan.FromSeconds(1)) <= 27);
+    }
+
+    [Fact]
+    public void A_stop_does_not_wait_for_paced_turns()
+    {
+        var options = new BatchOptions { ThrottleLimit = 4, MaxPerSecond = 1, Activity = "Test" };
+        var run = Drive.Run(options, typeof(EchoWorkload), Enumerable.Range(0, 100).Cast<object?>(), started: runner =>
+            Task.Run(async () =>
+            {
+                await Task.Delay(1500);
+                runner.Stop();
+            }));
+        Assert.True(run.Elapsed < TimeSpan.FromSeconds(5), $"took {run.Elapsed}");
+        Drive.AssertAccounted(run.Summary, 100);
+        Assert.InRange(run.Summary.Succeeded, 1, 3);
+    }
+
+    // ---- -ItemTimeoutFactor -------------------------------------------------------------------
+
+    [Fact]
+    public void RunningMedian_gives_the_median_of_what_it_was_given()
+    {
+        var median = new RunningMedian();
+        Assert.Equal(0, median.Read().Count);
+        var values = new[] { 9, 1, 7, 3, 5, 100, 2 };
+        var seen = new List<int>();
+        foreach (var v in values)
+        {
+            median.Add(TimeSpan.FromMilliseconds(v));
+            seen.Add(v);
+            var sorted = seen.OrderBy(x => x).ToArray();
+            double expected = sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2.0;
+            Assert.Equal(expected, median.Read().Median.TotalMilliseconds, 3);
+        }
+        Assert.Equal(7, median.Read().Count);
+    }
+
+    private static BatchOptions FactorOptions(int throttle, double factor, int retry = 0) => new()
+    {
+        ThrottleLimit = throttle, ItemTimeoutFactor = factor, RetryCount = retry, RetryDelay = TimeSpan.FromMilliseconds(10), Activity = "Test",
+    };
+
+    [Theory]
+    [InlineData(typeof(StepWorkload))]
+    [InlineData(typeof(AsyncStepWorkload))]
+    public void ItemTimeoutFactor_stops_the_one_slow_item_among_fast_ones(Type workload)
+    {
+        using var gate = new Gate();
+        var inputs = Enumerable.Range(0, 24).Select(i => i == 12 ? Step.Cancellable(i, gate) : Step.Sleep(i, 60)).ToList();
+        var run = Drive.Run(FactorOptions(throttle: 3, factor: 3), workload, inputs, asResult: true).Ok();
+
+        Assert.True(run.Elapsed < TimeSpan.FromSeconds(8), $"took {run.Elapsed}");
+        Drive.AssertCounts(run, succeeded: 23, timedOut: 1);
+        var slow = run.Sink.Results.Single(r => r.Index == 12);
+        Assert.Equal(ItemStatus.TimedOut, slow.Status);
+        var error = Assert.Single(slow.Errors);
+        Assert.Equal("ItemTimedOut", error.FullyQualifiedErrorId);
+        Assert.Contains("-ItemTimeoutFactor 3", error.Exception.Message);
+        Assert.Contains("median", error.Exception.Message);
+    }
+
+    [Fact]
+    public void ItemTimeoutFactor_waits_for_five_items_to_succeed()
+    {
+        // The first item is slow, but nothing has finished yet to compare it with.
+        var inputs = new[] { Step.Sleep(0, 400) }.Concat(Enumerable.Range(1, 10).Select(i => Step.Sleep(i, 20))).ToList();
+        var run = Drive.Run(FactorOptions(throttle: 1, factor: 2), typeof(StepWorkload), inputs).Ok();
+        Drive.AssertCounts(run, succeeded: 11);
+    }
+
+    [Fact]
+    public void A_slow_attempt_stopped_by_the_factor_is_retried_when_asked()
+    {
+        using var gate = new Gate();
+        var slowOnce = new Step(8, (s, call, token) =>
+        {
+            if (call == 1) gate.Open.Wait(TimeSpan.FromSeconds(20), token);
+            return s.Value;
+        });
+        var inputs = Enumerable.Range(0, 16).Select(i => i == 8 ? slowOnce : Step.Sleep(i, 30)).ToList();
+        var run = Drive.Run(FactorOptions(throttle: 2, factor: 4, retry: 1), typeof(StepWorkload), inputs, asResult: true).Ok();
+        Drive.AssertCounts(run, succeeded: 16);
+        var retried = run.Sink.Results.Single(r => r.Index == 8);
+        Assert.Equal(2, retried.Attempts);
+        Assert.Equal(new object?[] { 8 }, retried.Output);
+    }
 }

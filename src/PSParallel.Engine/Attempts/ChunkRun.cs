@@ -44,6 +44,8 @@ internal sealed class ChunkRun : IAttemptSink
 
     public bool TryBegin(WorkItem item)
     {
+        if (IsAborted) return false;
+        _ledger.WaitBeginTurn(); // -MaxPerSecond; outside the lock, so an abort is never kept waiting
         lock (_gate) return !IsAborted && _ledger.TryBegin(item, this);
     }
 

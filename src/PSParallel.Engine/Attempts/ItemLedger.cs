@@ -20,7 +20,11 @@ internal sealed class ItemLedger : IDisposable
     private enum StopReason { None, BatchTimeout, Stopped, Faulted }
 
     private static readonly TimeSpan DeadlineCheckInterval = TimeSpan.FromMilliseconds(50);
+    /// <summary>Items that must have succeeded before -ItemTimeoutFactor applies.</summary>
+    public const int RelativeTimeoutFrom = 5;
     private readonly TimeSpan? _itemTimeout;
+    private readonly double _timeoutFactor;
+    private readonly RunningMedian? _succeededDurations;
     private readonly TimeSpan? _batchTimeout;
     private readonly RetrySchedule _retry;
     private readonly ItemTally _tally = new();
@@ -34,6 +38,7 @@ internal sealed class ItemLedger : IDisposable
     private readonly JournalFile? _journal;
     private readonly ItemKeys? _keys;
     private readonly FailureLimits? _limits;
+    private readonly StartPacer? _beginPacer;
     // Orders a halt against starts and hand-outs: once the halt reason is set under it, no new item begins.
     private readonly object _haltGate = new();
     private string? _haltReason;
@@ -50,14 +55,21 @@ internal sealed class ItemLedger : IDisposable
     /// where settled items are recorded (-JournalPath), and which ones an earlier run finished (-Resume);
     /// the ledger owns it from here
     /// </param>
-    public ItemLedger(BatchOptions options, Action<BatchEvent> post, Action<TimeSpan> attemptEnded, JournalFile? journal = null)
+    /// <param name="lanesStartItemsAhead">its lanes start items before they ask (IExecutor.StartsItemsAhead)</param>
+    public ItemLedger(BatchOptions options, Action<BatchEvent> post, Action<TimeSpan> attemptEnded, JournalFile? journal = null,
+        bool lanesStartItemsAhead = false)
     {
         _itemTimeout = options.ItemTimeout;
+        _timeoutFactor = options.ItemTimeoutFactor;
+        if (_timeoutFactor > 0) _succeededDurations = new RunningMedian();
         _batchTimeout = options.BatchTimeout;
         _retry = new RetrySchedule(options.RetryCount, options.RetryDelay);
         _post = post;
         _attemptEnded = attemptEnded;
         _limits = FailureLimits.From(options);
+        // -MaxPerSecond paces hand-outs (Scheduler); where an attempt really begins at TryBegin, begins
+        // are spaced too, so that a hand-out that reached its lane late cannot bunch with the next.
+        if (!lanesStartItemsAhead) _beginPacer = StartPacer.From(options);
         Stopped = Task.Delay(Timeout.Infinite, _stop.Token).ContinueWith(_ => { }, TaskScheduler.Default);
         if (journal is not null)
         {
@@ -124,11 +136,21 @@ internal sealed class ItemLedger : IDisposable
         if (_unsettled.IsEmpty) _runnable.Writer.TryComplete();
     }
 
-    /// <summary>Starts watching running items' deadlines, when -ItemTimeoutSeconds is set.</summary>
+    /// <summary>Starts watching running items' deadlines, when -ItemTimeoutSeconds or -ItemTimeoutFactor is set.</summary>
     public void WatchDeadlines()
     {
-        if (_itemTimeout is null || _deadlineTimer is not null) return;
+        if ((_itemTimeout is null && _succeededDurations is null) || _deadlineTimer is not null) return;
         _deadlineTimer = new Timer(_ => EnforceDeadlines(), null, DeadlineCheckInterval, DeadlineCheckInterval);
+    }
+
+    /// <summary>
+    /// With -MaxPerSecond, waits until this begin is at least 1/N s after the previous one (usually
+    /// not at all: hand-outs are paced already). Called by the lane's thread before <see cref="TryBegin"/>.
+    /// </summary>
+    public void WaitBeginTurn()
+    {
+        if (_beginPacer?.Reserve() is { } wait && wait > TimeSpan.Zero && !IsStopping)
+            _stop.Token.WaitHandle.WaitOne(wait);
     }
 
     /// <summary>
@@ -230,6 +252,7 @@ internal sealed class ItemLedger : IDisposable
         item.SetResult(output, errors);
         item.LastOutcome = outcome;
         _attemptEnded(item.Duration);
+        if (outcome == ItemStatus.Succeeded) _succeededDurations?.Add(item.Duration);
         if (outcome != ItemStatus.Succeeded && _retry.AllowsAnotherAttempt(item.Attempts) && !IsStopping && !IsHalted)
             ScheduleRetry(item);
         else
@@ -248,15 +271,28 @@ internal sealed class ItemLedger : IDisposable
         }, TaskScheduler.Default);
     }
 
+    /// <summary>
+    /// Times out running items past their deadline: -ItemTimeoutSeconds from their start, or
+    /// -ItemTimeoutFactor times the median duration of the items that succeeded so far (once
+    /// <see cref="RelativeTimeoutFrom"/> have). The item is retried if allowed; its lane is stopped.
+    /// </summary>
     private void EnforceDeadlines()
     {
         long now = Stopwatch.GetTimestamp();
+        var (median, finished) = _succeededDurations?.Read() ?? (TimeSpan.Zero, 0);
+        long relativeLimit = finished >= RelativeTimeoutFrom
+            ? (long)(median.TotalSeconds * _timeoutFactor * Stopwatch.Frequency)
+            : long.MaxValue;
         foreach (var item in _unsettled.Values)
         {
-            if (!item.IsRunning || item.DeadlineTimestamp == 0 || now < item.DeadlineTimestamp) continue;
+            if (!item.IsRunning) continue;
+            bool absolute = item.DeadlineTimestamp != 0 && now >= item.DeadlineTimestamp;
+            bool relative = !absolute && now - item.StartTimestamp > relativeLimit;
+            if (!absolute && !relative) continue;
             var run = item.Run;
             if (!item.TryCloseAttempt()) continue;
-            Conclude(item, Array.Empty<object?>(), new[] { Errors.ItemTimedOut(item, _itemTimeout!.Value) }, ItemStatus.TimedOut);
+            var error = absolute ? Errors.ItemTimedOut(item, _itemTimeout!.Value) : Errors.ItemTimedOutRelative(item, _timeoutFactor, median);
+            Conclude(item, Array.Empty<object?>(), new[] { error }, ItemStatus.TimedOut);
             run?.Abort();
         }
     }

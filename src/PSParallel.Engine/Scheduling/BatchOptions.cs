@@ -6,6 +6,11 @@ internal sealed class BatchOptions
     public int ThrottleLimit { get; init; } = DefaultThreadThrottle;
     public TimeSpan? BatchTimeout { get; init; }
     public TimeSpan? ItemTimeout { get; init; }
+    /// <summary>
+    /// Time out an item running longer than this many times the median duration of the items that
+    /// succeeded so far, once <see cref="Attempts.ItemLedger.RelativeTimeoutFrom"/> have (-ItemTimeoutFactor); 0 for none.
+    /// </summary>
+    public double ItemTimeoutFactor { get; init; }
     public bool Ordered { get; init; }
     public int RetryCount { get; init; }
     public TimeSpan RetryDelay { get; init; } = TimeSpan.FromSeconds(1);
@@ -25,6 +30,8 @@ internal sealed class BatchOptions
     /// <summary>Halt once this percentage of the finished items failed (-MaxFailurePercent); 0 for no limit.</summary>
     public double MaxFailurePercent { get; init; }
     public bool HasFailureLimit => MaxFailures > 0 || MaxFailurePercent > 0;
+    /// <summary>At most this many item starts per second across the batch (-MaxPerSecond); 0 for no limit.</summary>
+    public double MaxPerSecond { get; init; }
     /// <summary>Activity shown in the progress bar (the cmdlet name).</summary>
     public string Activity { get; init; } = "PSParallel";
 

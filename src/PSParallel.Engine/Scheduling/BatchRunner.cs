@@ -43,7 +43,7 @@ internal sealed class BatchRunner : IDisposable
                 executor.MaxItemsPerLane > 0 ? Math.Min(options.FixedChunkSize, executor.MaxItemsPerLane) : options.FixedChunkSize);
         // Opened first: a journal that cannot be used stops the call before anything runs.
         var journal = options.JournalPath is { } path ? JournalFile.Open(path, options.Resume, options.Activity) : null;
-        _ledger = new ItemLedger(options, _mailbox.Post, chunks.Observe, journal);
+        _ledger = new ItemLedger(options, _mailbox.Post, chunks.Observe, journal, executor.StartsItemsAhead);
         _scheduler = new Scheduler(options, executor, _ledger, chunks);
         _progress = new ProgressReporter(options.Activity);
         _window = options.Ordered ? new OrderedWindow() : null;
@@ -51,11 +51,12 @@ internal sealed class BatchRunner : IDisposable
     }
 
     /// <summary>
-    /// With a halt limit, a lane that starts items on its own (a worker process) gets one item at a
-    /// time: items it holds would run after the limit was reached.
+    /// Lanes get one item at a time when starts are paced (-MaxPerSecond: each start waits for its
+    /// turn as it is handed out), and, with a halt limit, when a lane starts items on its own (a
+    /// worker process): items it holds would run after the limit was reached.
     /// </summary>
     private static bool OneItemAtATime(BatchOptions options, IExecutor executor) =>
-        options.HasFailureLimit && executor.StartsItemsAhead;
+        options.MaxPerSecond > 0 || (options.HasFailureLimit && executor.StartsItemsAhead);
 
     private static int ChunkLimit(BatchOptions options, IExecutor executor) =>
         executor.MaxItemsPerLane > 0 ? Math.Min(options.MaxChunkSize, executor.MaxItemsPerLane) : options.MaxChunkSize;

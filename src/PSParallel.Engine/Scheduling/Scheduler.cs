@@ -18,6 +18,7 @@ internal sealed class Scheduler : IDisposable
     private readonly ChunkSizer _chunks;
     private readonly LanePool _lanes;
     private readonly bool _dispatchFirst;
+    private readonly StartPacer? _pacer;
     private Task[]? _slots;
 
     public Scheduler(BatchOptions options, IExecutor executor, ItemLedger ledger, ChunkSizer chunks)
@@ -30,6 +31,7 @@ internal sealed class Scheduler : IDisposable
         // A lane that starts items on its own cannot be held back by TryBegin: with a halt limit, the
         // batch commits to each item as it hands it out (one at a time, see BatchRunner).
         _dispatchFirst = options.HasFailureLimit && executor.StartsItemsAhead;
+        _pacer = StartPacer.From(options);
         ledger.ItemQueued = _lanes.WorkQueued;
     }
 
@@ -72,6 +74,9 @@ internal sealed class Scheduler : IDisposable
                 lane = await _lanes.RentAsync(() => runnable.Count, rented => (chunk = TakeChunk(rented.ItemsLeft)).Count > 0,
                     stop).ConfigureAwait(false);
                 if (lane is null) continue;
+                // -MaxPerSecond: the chunk (one item, see BatchRunner) waits for its turn here, where
+                // every lane kind is handed its items; a worker process would start it on arrival.
+                if (_pacer is not null) await _pacer.WaitTurnAsync(stop).ConfigureAwait(false);
                 var run = new ChunkRun(_ledger, lane.Lane, chunk!);
                 bool laneUsable = !_dispatchFirst || _ledger.TryDispatch(chunk!)
                     ? await RunChunkAsync(run).ConfigureAwait(false)

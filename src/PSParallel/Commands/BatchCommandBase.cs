@@ -28,6 +28,11 @@ public abstract class BatchCommandBase : WorkCommandBase, IDisposable
     [ValidatePositiveSeconds]
     public double ItemTimeoutSeconds { get; set; }
 
+    /// <summary>Time out an item running longer than this many times the median duration of the items that succeeded so far.</summary>
+    [Parameter]
+    [ValidateRange(1.0, double.MaxValue)]
+    public double ItemTimeoutFactor { get; set; }
+
     [Parameter]
     public SwitchParameter Ordered { get; set; }
 
@@ -69,6 +74,11 @@ public abstract class BatchCommandBase : WorkCommandBase, IDisposable
     [ValidatePercent]
     public double MaxFailurePercent { get; set; }
 
+    /// <summary>At most this many item starts per second, spaced evenly, across the whole batch.</summary>
+    [Parameter]
+    [ValidatePositiveNumber]
+    public double MaxPerSecond { get; set; }
+
     /// <summary>The degree used when -ThrottleLimit is not given.</summary>
     protected abstract int DefaultThrottleLimit { get; }
 
@@ -99,6 +109,7 @@ public abstract class BatchCommandBase : WorkCommandBase, IDisposable
                 ThrottleLimit = executor is PoolLease lease ? lease.ThrottleLimit : EffectiveThrottleLimit,
                 BatchTimeout = TimeoutSeconds > 0 ? TimeSpan.FromSeconds(TimeoutSeconds) : null,
                 ItemTimeout = ItemTimeoutSeconds > 0 ? TimeSpan.FromSeconds(ItemTimeoutSeconds) : null,
+                ItemTimeoutFactor = ItemTimeoutFactor,
                 Ordered = Ordered,
                 RetryCount = RetryCount,
                 RetryDelay = TimeSpan.FromSeconds(RetryDelaySeconds),
@@ -108,6 +119,7 @@ public abstract class BatchCommandBase : WorkCommandBase, IDisposable
                 Resume = Resume,
                 MaxFailures = MaxFailures,
                 MaxFailurePercent = MaxFailurePercent,
+                MaxPerSecond = MaxPerSecond,
                 Activity = MyInvocation.MyCommand.Name,
             };
             _runner = new BatchRunner(options, executor, new CmdletSink(this), AsResult);

@@ -43,3 +43,14 @@ internal sealed class ValidatePercentAttribute : ValidateArgumentsAttribute
             throw new ValidationMetadataException($"The value must be a percentage greater than 0 and at most 100; {value} was given.");
     }
 }
+
+/// <summary>A finite number greater than 0.</summary>
+internal sealed class ValidatePositiveNumberAttribute : ValidateArgumentsAttribute
+{
+    protected override void Validate(object arguments, EngineIntrinsics engineIntrinsics)
+    {
+        var value = Convert.ToDouble(arguments is PSObject p ? p.BaseObject : arguments, System.Globalization.CultureInfo.InvariantCulture);
+        if (!(value > 0) || double.IsInfinity(value))
+            throw new ValidationMetadataException($"The value must be a number greater than 0; {value} was given.");
+    }
+}
