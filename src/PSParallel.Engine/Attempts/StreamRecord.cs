@@ -17,25 +17,17 @@ internal enum StreamKind
 /// A Verbose, Warning, Debug, Information or Progress record, with its kind fixed where it was
 /// written, so the caller's side writes it without looking at its type again.
 /// </summary>
-internal sealed class StreamRecord
+internal sealed class StreamRecord(StreamKind kind, string message, InformationRecord? information = null, ProgressRecord? progress = null)
 {
-    private StreamRecord(StreamKind kind, string message, InformationRecord? information, ProgressRecord? progress)
-    {
-        Kind = kind;
-        Message = message;
-        Information = information;
-        Progress = progress;
-    }
-
-    public StreamKind Kind { get; }
+    public StreamKind Kind { get; } = kind;
     /// <summary>The text (Information: its message data as text; Progress: its status).</summary>
-    public string Message { get; }
-    public InformationRecord? Information { get; }
-    public ProgressRecord? Progress { get; }
+    public string Message { get; } = message;
+    public InformationRecord? Information { get; } = information;
+    public ProgressRecord? Progress { get; } = progress;
 
-    public static StreamRecord Verbose(string message) => new(StreamKind.Verbose, message, null, null);
-    public static StreamRecord Warning(string message) => new(StreamKind.Warning, message, null, null);
-    public static StreamRecord Debug(string message) => new(StreamKind.Debug, message, null, null);
-    public static StreamRecord Of(InformationRecord record) => new(StreamKind.Information, record.MessageData?.ToString() ?? "", record, null);
-    public static StreamRecord Of(ProgressRecord record) => new(StreamKind.Progress, record.StatusDescription, null, record);
+    public static StreamRecord Verbose(string message) => new(StreamKind.Verbose, message);
+    public static StreamRecord Warning(string message) => new(StreamKind.Warning, message);
+    public static StreamRecord Debug(string message) => new(StreamKind.Debug, message);
+    public static StreamRecord Of(InformationRecord record) => new(StreamKind.Information, record.MessageData?.ToString() ?? "", information: record);
+    public static StreamRecord Of(ProgressRecord record) => new(StreamKind.Progress, record.StatusDescription, progress: record);
 }
