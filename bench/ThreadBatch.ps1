@@ -22,6 +22,8 @@ Workloads:
      delay): engine cost per item = batch - '1..N | Out-Null' - the same work at the same throttle
      in .NET's own parallel loop, all in the same process
   8. 1..1e6 | Invoke-ThreadBatch -Workload IsPrime | Out-Null: growth of the working set
+  9. the journal's cost: { $_ } x 100,000 with -JournalPath against the same without, paired in one
+     process (issue 15: at most 10 % more)
 
 Sequential ForEach-Object runs in two forms: '$items | ForEach-Object { & $body }' (each item in its
 own child scope, as Invoke-ThreadBatch runs its items) and '& { $items | ForEach-Object $body }' (the
@@ -37,7 +39,7 @@ One repetition and smaller counts, for a smoke test (about 3 minutes). Writes to
 out/bench/ThreadBatch.quick.md instead of bench/results unless -OutFile is given.
 
 .PARAMETER Case
-Run only these workloads (Trivial, Cpu, Alloc, Sleep, Http, Primes, Compiled, Memory). A partial
+Run only these workloads (Trivial, Cpu, Alloc, Sleep, Http, Primes, Compiled, Memory, Journal). A partial
 run writes to out/bench/ unless -OutFile is given.
 
 .EXAMPLE
@@ -45,13 +47,16 @@ dotnet pwsh -NoProfile -File ./bench/ThreadBatch.ps1
 
 .EXAMPLE
 dotnet pwsh -NoProfile -File ./bench/ThreadBatch.ps1 -Quick -Case Trivial, Sleep
+
+.EXAMPLE
+dotnet pwsh -NoProfile -File ./bench/ThreadBatch.ps1 -Quick -Case Journal
 #>
 [CmdletBinding()]
 param(
     [switch] $Quick,
 
     # Names, or one comma-separated string (as 'pwsh -File' passes them).
-    [string[]] $Case = @('Trivial', 'Cpu', 'Alloc', 'Sleep', 'Http', 'Primes', 'Compiled', 'Memory'),
+    [string[]] $Case = @('Trivial', 'Cpu', 'Alloc', 'Sleep', 'Http', 'Primes', 'Compiled', 'Memory', 'Journal'),
 
     [ValidateRange(1, 15)]
     [int] $Repetitions = 0,
@@ -77,7 +82,7 @@ $ErrorActionPreference = 'Stop'
 $ProgressPreference = 'SilentlyContinue'
 . (Join-Path $PSScriptRoot '_BenchCommon.ps1')   # shared helpers; the ones defined below are this script's own
 
-$AllCases = @('Trivial', 'Cpu', 'Alloc', 'Sleep', 'Http', 'Primes', 'Compiled', 'Memory')
+$AllCases = @('Trivial', 'Cpu', 'Alloc', 'Sleep', 'Http', 'Primes', 'Compiled', 'Memory', 'Journal')
 $Case = @($Case -split ',' | ForEach-Object Trim | Where-Object { $_ })
 foreach ($c in $Case) { if ($c -notin $AllCases) { throw "Unknown case '$c'; the cases are $($AllCases -join ', ')." } }
 $Case = @($AllCases | Where-Object { $_ -in $Case })
@@ -98,6 +103,7 @@ $Size = if ($Quick) {
         HttpItems = 40; HttpThrottle = 20; HttpMs = 100
         CompiledItems = 100000; CompiledHttp = 2000; CompiledWarm = 2000; DirectSample = 50000
         MemoryItems = 100000
+        JournalItems = 20000; JournalPairs = 2
     }
 }
 else {
@@ -108,6 +114,7 @@ else {
         HttpItems = 100; HttpThrottle = 20; HttpMs = 100
         CompiledItems = 1000000; CompiledHttp = 10000; CompiledWarm = 10000; DirectSample = 100000
         MemoryItems = 1000000
+        JournalItems = 100000; JournalPairs = 5
     }
 }
 $CpuTargetSeconds = 0.25
@@ -224,6 +231,11 @@ function Get-Plan([hashtable] $Calibration, [string] $BaseUri) {
                     Kind = 'compiled'; Workload = $w; Items = $compiled[$w]; WarmItems = $warm
                     DirectSample = $(if ($w -eq 'HttpGet') { 200 } else { $z.DirectSample })
                 }
+            })
+    }
+    if ('Journal' -in $Case) {
+        $plan.Journal = @(New-Row 'Journal' "{ `$_ } x $($z.JournalItems) with -JournalPath / without" @{
+                Kind = 'journal'; Items = "1..$($z.JournalItems)"; WarmItems = '1..5000'; Pairs = $z.JournalPairs
             })
     }
     if ('Memory' -in $Case) {
@@ -452,6 +464,30 @@ function Write-Report($Plan, [hashtable] $Calibration, [string] $StartLoad, [dat
             Add-Target "$(Format-Count $z.MemoryItems) piped items: working set growth" "median $(Format-Number $median 1) MB (largest $(Format-Number $max 1) MB)" '<= 100 MB' ($median -le 100)
         }
         else { Add-Target "$(Format-Count $z.MemoryItems) piped items: working set growth" 'failed' '<= 100 MB' $null }
+    }
+    if ($Plan.Contains('Journal')) {
+        $row = $Plan.Journal[0]
+        & $add @('', '## 9. The journal on trivial items', '', (Get-LoadNote 'Journal'), '',
+            "``$(Format-Count $z.JournalItems) items | Invoke-ThreadBatch { `$_ } -JournalPath <file>`` against the same without a journal, default throttle, in pairs in one process (the order alternating from pair to pair, so that both halves of a pair see the same moment's load), $($z.JournalPairs) pairs per repetition; ratio = the median of the pairs' ratios. The journal gets one JSON line per item; the pump writes the queued lines as one write at most every 2 ms before it emits their items.", '',
+            '| repetition | without s (median) | with journal s (median) | ratio (median of pairs) | pairs | journal lines | note |',
+            '| ---: | ---: | ---: | ---: | --- | ---: | --- |')
+        $ratios = @()
+        $i = 0
+        foreach ($run in $row.Runs) {
+            $i++
+            if (-not $run.Ok) { & $add "| $i | | | | | | FAILED: $($run.Failure) |"; continue }
+            $ratios += [double]$run.Ratio
+            $note = @()
+            if ($run.Errors) { $note += "$($run.Errors) errors, e.g. '$($run.FirstError)'" }
+            if ($run.Succeeded -ne $run.Items) { $note += "$($run.Succeeded) of $($run.Items) succeeded" }
+            if ($run.JournalLines -ne $run.Items) { $note += "$($run.JournalLines) journal lines for $($run.Items) items" }
+            & $add "| $i | $(Format-Number $run.PlainSeconds) | $(Format-Number $run.Seconds) | $(Format-Ratio $run.Ratio) | $((@($run.Ratios) | ForEach-Object { Format-Ratio $_ }) -join ', ') | $(Format-Count $run.JournalLines) | $($note -join '; ') |"
+        }
+        if ($ratios) {
+            $median = Get-Median $ratios
+            Add-Target "Journal: $(Format-Count $z.JournalItems) trivial items with -JournalPath / without" "$(Format-Ratio $median)" '<= 1.10x' ($median -le 1.10) (Get-RowProblem $row)
+        }
+        else { Add-Target "Journal: $(Format-Count $z.JournalItems) trivial items with -JournalPath / without" 'failed' '<= 1.10x' $null }
     }
 
     $header = @(

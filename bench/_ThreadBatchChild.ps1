@@ -12,6 +12,7 @@ Kinds:
   script    Sequential | ThreadBatch | ThreadBatchWorkload | ForEachParallel | ThreadJob over items
   compiled  Invoke-ThreadBatch -Workload on many small items against the pipeline's own cost
   memory    1..N | Invoke-ThreadBatch -Workload IsPrime | Out-Null with working set sampling
+  journal   { $_ } on N items with and without -JournalPath, paired in the same process
   calibrate iteration counts for the CPU and allocation scripts
 #>
 [CmdletBinding()]
@@ -264,6 +265,49 @@ function Invoke-CompiledKind {
 
 #endregion
 
+#region Journal: what -JournalPath costs on trivial items
+
+# The same batch of trivial items with and without a journal, in pairs in the same process (the
+# order alternating from pair to pair), so that both see the same moment's load; the ratio of each
+# pair, then their median. The journal is a temporary file, started afresh by every run.
+function Invoke-JournalKind {
+    $items = New-Items $S.Items
+    $warm = New-Items $S.WarmItems
+    $journal = Join-Path ([IO.Path]::GetTempPath()) ("psparallel-bench-journal-$([guid]::NewGuid().ToString('N')).jsonl")
+    try {
+        $null = $warm | Invoke-ThreadBatch { $_ }
+        $null = $warm | Invoke-ThreadBatch { $_ } -JournalPath $journal
+        $plain = [System.Collections.Generic.List[double]]::new()
+        $journaled = [System.Collections.Generic.List[double]]::new()
+        $ratios = [System.Collections.Generic.List[double]]::new()
+        $cpu0 = Get-OwnCpuSeconds
+        $Error.Clear()
+        for ($pair = 0; $pair -lt [int]$S.Pairs; $pair++) {
+            $times = @{}
+            foreach ($withJournal in $(if ($pair % 2) { $true, $false } else { $false, $true })) {
+                [GC]::Collect(); [GC]::WaitForPendingFinalizers()
+                $clock = [Diagnostics.Stopwatch]::StartNew()
+                if ($withJournal) { $null = $items | Invoke-ThreadBatch { $_ } -JournalPath $journal -SummaryVariable summary }
+                else { $null = $items | Invoke-ThreadBatch { $_ } }
+                $times[$withJournal] = $clock.Elapsed.TotalSeconds
+            }
+            $plain.Add($times[$false]); $journaled.Add($times[$true]); $ratios.Add($times[$true] / $times[$false])
+        }
+        $cpu = (Get-OwnCpuSeconds) - $cpu0
+        $lines = [IO.File]::ReadAllLines($journal).Count - 1
+        $median = { param([double[]] $v) $o = [double[]]($v | Sort-Object); $m = [int][Math]::Floor($o.Count / 2); if ($o.Count % 2) { $o[$m] } else { ($o[$m - 1] + $o[$m]) / 2 } }
+        @{
+            Seconds = (& $median $journaled.ToArray()); PlainSeconds = (& $median $plain.ToArray()); Ratio = (& $median $ratios.ToArray())
+            Ratios = $ratios.ToArray(); Items = $items.Count; CpuSeconds = $cpu; JournalLines = $lines
+            Succeeded = $summary.Succeeded; Total = $summary.Total
+            Errors = $Error.Count; FirstError = $(if ($Error.Count) { "$($Error[-1])" } else { $null })
+        }
+    }
+    finally { Remove-Item -LiteralPath $journal -ErrorAction SilentlyContinue }
+}
+
+#endregion
+
 #region Memory: a million piped items
 
 function Invoke-MemoryKind {
@@ -296,4 +340,4 @@ function Invoke-MemoryKind {
 
 #endregion
 
-Invoke-ChildKind -ModulePath $ModulePath -Kind $S.Kind -Handlers @{ script = { Invoke-ScriptKind }; compiled = { Invoke-CompiledKind }; memory = { Invoke-MemoryKind }; calibrate = { Invoke-CalibrateKind } }
+Invoke-ChildKind -ModulePath $ModulePath -Kind $S.Kind -Handlers @{ script = { Invoke-ScriptKind }; compiled = { Invoke-CompiledKind }; memory = { Invoke-MemoryKind }; journal = { Invoke-JournalKind }; calibrate = { Invoke-CalibrateKind } }

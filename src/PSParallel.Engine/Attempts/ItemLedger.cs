@@ -10,7 +10,7 @@ namespace PSParallel.Engine.Attempts;
 
 /// <summary>
 /// The one owner of every item transition: admitted, begun, streamed, ended, retried, timed out,
-/// stopped and settled. Lanes report to it through a <see cref="ChunkRun"/>; the scheduler takes
+/// halted, stopped and settled (and journaled: a settled item's line is queued here). Lanes report to it through a <see cref="ChunkRun"/>; the scheduler takes
 /// runnable items from <see cref="Runnable"/> and hands back the chunks that ended; the pipeline
 /// thread takes what it posts (stream records and settled items) from the mailbox.
 /// <see cref="Settle"/> is the one place an item gets its final state.
@@ -105,7 +105,7 @@ internal sealed class ItemLedger : IDisposable
 
     /// <summary>
     /// Takes one input item: queued to run, or settled at once when the journal records it as
-    /// Succeeded (-Resume) or the batch has stopped. Called on the pipeline thread only.
+    /// Succeeded (-Resume) or the batch has stopped or halted. Called on the pipeline thread only.
     /// </summary>
     public void Admit(object? input)
     {

@@ -60,7 +60,8 @@ internal sealed class JournalFile : IDisposable
         var file = OpenLocked(path);
         try
         {
-            var (succeeded, end) = Read(file, path);
+            // Without -Resume only the first line is read: it says whether the file is ours to start afresh.
+            var (succeeded, end) = Read(file, path, allLines: resume);
             long offset = resume ? end : 0;
             // A torn last line (the run before was killed while writing it) is cut off; without
             // -Resume the whole journal starts afresh.
@@ -135,10 +136,11 @@ internal sealed class JournalFile : IDisposable
         new(OperatingSystem.IsLinux() ? StringComparer.Ordinal : StringComparer.OrdinalIgnoreCase);
 
     /// <summary>
-    /// Reads every complete line: the first must be our header; entry lines recorded as Succeeded
-    /// are collected. Returns them and where the complete lines end (a torn last line is left out).
+    /// Reads the complete lines (only the first unless <paramref name="allLines"/>): the first must be
+    /// our header; entry lines recorded as Succeeded are collected. Returns them and where the
+    /// complete lines end (a torn last line is left out).
     /// </summary>
-    private static (HashSet<(UInt128, int)> Succeeded, long End) Read(FileStream file, string path)
+    private static (HashSet<(UInt128, int)> Succeeded, long End) Read(FileStream file, string path, bool allLines)
     {
         var succeeded = new HashSet<(UInt128, int)>();
         file.Position = 0;
@@ -158,6 +160,7 @@ internal sealed class JournalFile : IDisposable
                 line.ResetWrittenCount();
                 start = i + 1;
                 end = position + i + 1;
+                if (!allLines) return (succeeded, end);
             }
             line.Write(buffer.AsSpan(start, read - start));
             position += read;
