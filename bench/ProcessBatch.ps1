@@ -833,10 +833,7 @@ $null = New-Item -ItemType Directory -Force -Path (Split-Path -Parent $rawFile)
 } | ConvertTo-Json -Depth 8 | Set-Content -LiteralPath $rawFile -Encoding utf8NoBOM
 
 $report = Write-Report $plan $calibration $info
-$dir = Split-Path -Parent $OutFile
-if ($dir -and -not (Test-Path -LiteralPath $dir)) { $null = New-Item -ItemType Directory -Path $dir -Force }
-Set-Content -LiteralPath $OutFile -Value $report -Encoding utf8NoBOM
-Write-Host "Results: $((Resolve-Path -LiteralPath $OutFile).ProviderPath)"
+Save-Report $OutFile $report
 Write-Host ''
 foreach ($t in $script:DoneWhen) { Write-Host "$($t.Result): $($t.Target) -- $($t.Measured)" }
 #endregion

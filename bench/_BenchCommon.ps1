@@ -196,3 +196,11 @@ function Get-ReportPath([string] $Name, [bool] $Quick, [bool] $Partial) {
     if ($Quick -or $Partial) { return Join-Path $PSScriptRoot "../out/bench/$Name.$(if ($Quick) { 'quick' } else { 'partial' }).md" }
     Join-Path $PSScriptRoot "results/$Name.md"
 }
+
+# Writes a benchmark's markdown report (making its folder) and says where it went.
+function Save-Report([string] $Path, [string] $Report) {
+    $dir = Split-Path -Parent $Path
+    if ($dir -and -not (Test-Path -LiteralPath $dir)) { $null = New-Item -ItemType Directory -Path $dir -Force }
+    Set-Content -LiteralPath $Path -Value $Report -Encoding utf8NoBOM
+    Write-Host "Results: $((Resolve-Path -LiteralPath $Path).ProviderPath)"
+}
