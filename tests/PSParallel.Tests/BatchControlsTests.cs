@@ -4,6 +4,8 @@ using PSParallel.Engine;
 using PSParallel.Engine.Attempts;
 using PSParallel.Engine.Scheduling;
 using Xunit;
+using PSParallel.Engine.Lanes.Workloads;
+using PSParallel.Engine.Protocol;
 
 namespace PSParallel.Tests;
 
@@ -290,7 +292,8 @@ public class BatchControlsTests
     {
         using var gate = new Gate();
         var inputs = Enumerable.Range(0, 24).Select(i => i == 12 ? Step.Cancellable(i, gate) : Step.Sleep(i, 60)).ToList();
-        var run = Drive.Run(FactorOptions(throttle: 3, factor: 3), workload, inputs, asResult: true).Ok();
+        // Factor 10: a 60 ms item delayed by a busy machine must not pass for the slow one.
+        var run = Drive.Run(FactorOptions(throttle: 3, factor: 10), workload, inputs, asResult: true).Ok();
 
         Assert.True(run.Elapsed < TimeSpan.FromSeconds(8), $"took {run.Elapsed}");
         Drive.AssertCounts(run, succeeded: 23, timedOut: 1);
@@ -298,7 +301,7 @@ public class BatchControlsTests
         Assert.Equal(ItemStatus.TimedOut, slow.Status);
         var error = Assert.Single(slow.Errors);
         Assert.Equal("ItemTimedOut", error.FullyQualifiedErrorId);
-        Assert.Contains("-ItemTimeoutFactor 3", error.Exception.Message);
+        Assert.Contains("-ItemTimeoutFactor 10", error.Exception.Message);
         Assert.Contains("median", error.Exception.Message);
     }
 
