@@ -2,7 +2,6 @@ using System.Management.Automation.Runspaces;
 using PSParallel.Engine.Lanes;
 using PSParallel.Engine.Lanes.Processes;
 using PSParallel.Engine.Lanes.Threads;
-using PSParallel.Engine.Protocol;
 using PSParallel.Engine.Recipes;
 
 namespace PSParallel.Engine.Pools;
@@ -26,25 +25,8 @@ internal static class PoolOpener
     {
         var message = ProcessExecutor.ForScript(setup);
         return WarmPool.OpenAsync(ExecutionModel.Process, size,
-            async open => (IReusableLane)await StartWorkerAsync(command, message, open).ConfigureAwait(false), token);
-    }
-
-    /// <summary>
-    /// A worker that dies or garbles its start is started again, as a batch does (up to three
-    /// tries); one that cannot be set up (a module that does not import) fails the pool at once.
-    /// </summary>
-    private static async Task<ProcessLane> StartWorkerAsync(WorkerCommand command, SetupMessage setup, CancellationToken token)
-    {
-        const int Tries = 3;
-        for (int attempt = 1; ; attempt++)
-        {
-            try
-            {
-                return await ProcessLane.StartAsync(command, setup, (_, _) => { }, token).ConfigureAwait(false);
-            }
-            catch (LaneFailedException) when (attempt < Tries && !token.IsCancellationRequested)
-            {
-            }
-        }
+            // A worker that dies while starting is started again, as in a batch.
+            async open => (IReusableLane)await LaneStart.WithRetriesAsync(
+                t => ProcessLane.StartAsync(command, message, (_, _) => { }, t), () => false, open).ConfigureAwait(false), token);
     }
 }

@@ -11,7 +11,6 @@ namespace PSParallel.Engine.Scheduling;
 /// </summary>
 internal sealed class Scheduler : IDisposable
 {
-    private const int LaneOpenTries = 3;
     private readonly int _throttleLimit;
     private readonly IExecutor _executor;
     private readonly ItemLedger _ledger;
@@ -104,19 +103,13 @@ internal sealed class Scheduler : IDisposable
     /// </summary>
     private async Task<ILane> OpenLaneAsync(CancellationToken token)
     {
-        for (int attempt = 1; ; attempt++)
+        try
         {
-            try
-            {
-                return await _executor.CreateLaneAsync(token).ConfigureAwait(false);
-            }
-            catch (LaneFailedException) when (attempt < LaneOpenTries && !_ledger.IsStopping)
-            {
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException && ex is not BatchFaultedException)
-            {
-                throw new BatchFaultedException(Errors.LaneSetupFailed(ex));
-            }
+            return await LaneStart.WithRetriesAsync(_executor.CreateLaneAsync, () => _ledger.IsStopping, token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException && ex is not BatchFaultedException)
+        {
+            throw new BatchFaultedException(Errors.LaneSetupFailed(ex));
         }
     }
 
