@@ -299,8 +299,12 @@ function Write-Report($Plan, [hashtable] $Calibration, [hashtable] $Info) {
     if ($Calibration.Cpu.Iterations) {
         & $add ("| calibration | CPU script $($Calibration.Cpu.Iterations) iterations (~$(Format-Number $Calibration.Cpu.SecondsPerItem) s an item), allocation script $($Calibration.Alloc.Iterations) iterations (~$(Format-Number $Calibration.Alloc.SecondsPerItem) s an item), sequentially in a fresh pwsh |")
     }
-    if (Test-Busy @($Info.StartLoad, $Info.EndLoad)) {
-        & $add @('', '> **The machine was busy during this run** (1-minute load average at or above 1.5x the core count): other processes took CPU, so times are inflated and ratios unreliable.')
+    # Judged at the start only: the load at the end counts this run's own workers and callers.
+    if ($Info.StartLoad -ne 'n/a' -and [double]($Info.StartLoad -split ' ')[0] -ge 1) {
+        & $add @('', '> **Draft: the machine was not quiet when this run started** (1-minute load average 1 or more): other processes took CPU, so times are inflated and ratios unreliable.')
+    }
+    else {
+        & $add @('', '_The machine was quiet when the run started (1-minute load average under 1); the load at the end counts this run''s own worker processes._')
     }
     $knobs = ($KnobNames | ForEach-Object { '`' + $_ + '`' }) -join ', '
     $method = 'Each candidate is a wrapper script given to `Invoke-ProcessBatch -PowerShellPath`: it unsets every variable any candidate uses (`DOTNET_` and `COMPlus_` spellings of ' + $knobs + '), exports the candidate''s, and execs the pwsh of this installation. Only the workers get the settings: the calling pwsh (and the sequential reference) start through the baseline wrapper. Every measurement is a fresh pwsh; the clock covers the whole `Invoke-ProcessBatch` call, the start of both workers included (the caller is warmed up first on two `{ $_ }` items, untimed). "speedup" = sequential median / candidate median; "vs baseline" = baseline median / candidate median (above 1: faster than the baseline). Worker CPU s = CPU time of the worker processes (reaped children of the caller, /proc cutime + cstime) over the call, their start included; caller CPU s = the calling pwsh''s own.'

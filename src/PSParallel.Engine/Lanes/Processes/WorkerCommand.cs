@@ -47,8 +47,23 @@ internal sealed class WorkerCommand
             info.ArgumentList.Add(argument);
         info.Environment["POWERSHELL_TELEMETRY_OPTOUT"] = "1";
         info.Environment["POWERSHELL_UPDATECHECK"] = "Off";
+        foreach (var (name, value) in RuntimeTuning)
+        {
+            // The caller's own setting (either spelling) wins: the environment starts as the caller's.
+            if (!info.Environment.ContainsKey("DOTNET_" + name) && !info.Environment.ContainsKey("COMPlus_" + name))
+                info.Environment["DOTNET_" + name] = value;
+        }
         return info;
     }
+
+    /// <summary>
+    /// .NET runtime settings for the workers only (never the caller), kept because they won in
+    /// bench/WorkerTuning.ps1 (bench/results/WorkerTuning.md). Dynamic PGO off: a worker then spends
+    /// no CPU on instrumented code and its re-compilation, which on 2 cores competes with the items
+    /// themselves (CPU script 0.92x sequential against 0.82x, allocation-heavy script 0.48x against
+    /// 0.42x, trivial items unchanged). Larger gen0 budgets, non-concurrent GC and no tiering did not win.
+    /// </summary>
+    private static readonly (string Name, string Value)[] RuntimeTuning = { ("TieredPGO", "0") };
 
     /// <summary>
     /// $PSHOME/pwsh when it exists; under the dotnet tool the process is 'dotnet', so fall back to
