@@ -8,7 +8,9 @@ Tasks (each builds what it needs first):
            (manifest, formats, MAML help from docs/*.md, about_PSParallel); the public types
            go in contracts/<target framework>/, one build per .NET the module runs on
   Test     Build, then the xunit unit tests and the Pester behaviour tests; the last line of
-           output is "N passed, N failed" over both; exits 1 if anything failed
+           output is "N passed, N failed" over both; exits 1 if anything failed. The remote-host
+           tests start their own sshd on loopback: when openssh-server is missing and this runs as
+           root with apt-get, it is installed first (without starting a system sshd)
   Bench    Build, then every bench/*.ps1 not starting with '_', each in a child pwsh
   Demo     Build, then demo/Demo.ps1 in a child pwsh
   Package  Build, then a .nupkg of the module in out/package (Compress-PSResource)
@@ -303,7 +305,39 @@ function Invoke-BehaviourTests {
     [pscustomobject]@{ Passed = $passed; Failed = $failed }
 }
 
+# The remote-host tests start their own sshd (tests/TestSshd.psm1). Installs openssh-server when it is
+# missing and this runs as root on a system with apt-get; otherwise says what to install (those tests then fail
+# with the same words). The package's own service is kept from starting: the tests need no sshd on port 22.
+function Install-SshServer {
+    if ($IsWindows -or (Test-Path '/usr/sbin/sshd') -or (Get-Command sshd -CommandType Application -ErrorAction Ignore)) { return }
+    $root = (& id -u) -eq '0'
+    if (-not $root -or -not (Get-Command apt-get -CommandType Application -ErrorAction Ignore)) {
+        Write-Warning 'No sshd: the remote-host tests need openssh-server (Debian/Ubuntu: sudo apt-get install openssh-server).'
+        return
+    }
+    Write-Step 'Install openssh-server for the remote-host tests (apt-get)'
+    $policy = '/usr/sbin/policy-rc.d'
+    $hadPolicy = Test-Path $policy
+    if (-not $hadPolicy) {
+        Set-Content -LiteralPath $policy -Value "#!/bin/sh`nexit 101`n" -NoNewline
+        & chmod 755 $policy
+    }
+    $env:DEBIAN_FRONTEND = 'noninteractive'
+    try {
+        & apt-get install -y -q openssh-server 2>&1 | Out-Host
+        if ($LASTEXITCODE -ne 0) {
+            & apt-get update -q 2>&1 | Out-Host
+            & apt-get install -y -q openssh-server 2>&1 | Out-Host
+        }
+        if ($LASTEXITCODE -ne 0) { Write-Warning "apt-get could not install openssh-server (exit code $LASTEXITCODE): the remote-host tests will fail." }
+    }
+    finally {
+        if (-not $hadPolicy) { Remove-Item -LiteralPath $policy -ErrorAction Ignore }
+    }
+}
+
 function Invoke-Test {
+    Install-SshServer
     Invoke-Task Build
     if (Test-Path $TestResults) { Remove-Item -Recurse -Force $TestResults }
     $null = New-Item -ItemType Directory -Force -Path $TestResults

@@ -25,7 +25,7 @@ public sealed class BatchSummary
         HaltReason = haltReason ?? "";
     }
 
-    /// <summary>Thread or Process.</summary>
+    /// <summary>Thread, Process or Remote.</summary>
     public string Model { get; }
     public int ThrottleLimit { get; }
     public long Total => Succeeded + Failed + TimedOut + Cancelled + Skipped;
@@ -42,4 +42,6 @@ public sealed class BatchSummary
     public long Resumed { get; }
     /// <summary>Which halt limit (-MaxFailures, -MaxFailurePercent) stopped the batch; empty unless one was reached.</summary>
     public string HaltReason { get; }
+    /// <summary>One row per remote host (Model Remote); empty for a batch on this machine.</summary>
+    public HostSummary[] Hosts { get; init; } = System.Array.Empty<HostSummary>();
 }

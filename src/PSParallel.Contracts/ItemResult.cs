@@ -6,7 +6,7 @@ namespace PSParallel;
 public sealed class ItemResult
 {
     public ItemResult(long index, object? input, object?[] output, ErrorRecord[] errors, ItemStatus status,
-        int attempts, TimeSpan duration, int worker, DateTime? startTime)
+        int attempts, TimeSpan duration, object worker, DateTime? startTime)
     {
         Index = index;
         Input = input;
@@ -28,8 +28,11 @@ public sealed class ItemResult
     /// <summary>How many times the item was started (1 + retries).</summary>
     public int Attempts { get; }
     public TimeSpan Duration { get; }
-    /// <summary>The runspace id, process id or managed thread id that ran the last attempt (0: never started).</summary>
-    public int Worker { get; }
+    /// <summary>
+    /// What ran the last attempt: the runspace id, process id or managed thread id (an int; 0: never
+    /// started), or 'host:pid' (a string) for an item run on a remote host.
+    /// </summary>
+    public object Worker { get; }
     public DateTime? StartTime { get; }
     /// <summary>
     /// Why a Skipped item did not run: 'journal' (-Resume: an earlier run succeeded with it), 'halted'

@@ -19,7 +19,10 @@ internal static class Errors
     {
         var record = new ErrorRecord(original.Exception, original.FullyQualifiedErrorId, original.CategoryInfo.Category, input);
         if (original.ErrorDetails is not null) record.ErrorDetails = original.ErrorDetails;
-        return record;
+        // An error from a remote host keeps its origin (PSComputerName), as Invoke-Command's do.
+        return original is System.Management.Automation.Runspaces.RemotingErrorRecord remote
+            ? new System.Management.Automation.Runspaces.RemotingErrorRecord(record, remote.OriginInfo) { ErrorDetails = record.ErrorDetails }
+            : record;
     }
 
     /// <summary>What an item threw, as its error; an exception that carries a record keeps it.</summary>
@@ -125,6 +128,40 @@ internal static class Errors
         $"The workload type '{type.FullName}' lives in an assembly with no file on disk, so a worker process cannot load it. " +
         "Compile it to a file (for example Add-Type -OutputAssembly) and load it from there.",
         "WorkloadAssemblyNotOnDisk", ErrorCategory.InvalidArgument, type);
+
+    // ---- remote hosts ----------------------------------------------------------------------------
+
+    /// <summary>A host no session could be opened on: non-terminating; the batch runs on the others.</summary>
+    public static ErrorRecord HostUnreachable(string hostName, string reason) => new(
+        new System.Management.Automation.Remoting.PSRemotingTransportException(
+            $"Host '{hostName}' could not be reached, so no item runs there: {reason} " +
+            "Check that the host is up, that 'ssh' reaches it with these settings, and that its sshd has the 'powershell' subsystem."),
+        "HostUnreachable", ErrorCategory.ConnectionError, hostName);
+
+    public static ErrorRecord NoHostLeft(WorkItem item, string reason) => new(
+        new InvalidOperationException($"{Describe(item)} was not run because no host is left: {reason}."),
+        "NoHostLeft", ErrorCategory.ResourceUnavailable, item.Input);
+
+    public static SetupException ModuleNotOnHost(string hostName) => new(
+        $"Host '{hostName}' has no PSParallel module, which a compiled workload needs there. Install it on the host " +
+        "(Install-PSResource PSParallel), or pass a script block instead of -Workload.",
+        "ModuleNotOnHost", ErrorCategory.NotInstalled, hostName);
+
+    public static SetupException RemoteTargetsConflict(string given, string other) => new(
+        $"-{given} cannot be given with -{other}: name the hosts with one of them.",
+        "RemoteTargetsConflict", ErrorCategory.InvalidArgument, given);
+
+    public static SetupException NotForRemote(string parameter) => new(
+        $"-{parameter} applies to worker processes on this machine, not to remote hosts: leave it out with -HostName or -Session.",
+        "NotForRemote", ErrorCategory.InvalidArgument, parameter);
+
+    public static SetupException RemoteNeedsHosts() => new(
+        "-Model Remote measures remote sessions: name the hosts with -HostName, or pass sessions with -Session.",
+        "RemoteNeedsHosts", ErrorCategory.InvalidArgument, null);
+
+    public static SetupException RemotePoolNeedsProcessModel() => new(
+        "A pool on other hosts (-HostName) runs items as worker processes do, for Invoke-ProcessBatch: use -Model Process with -HostName.",
+        "RemotePoolNeedsProcessModel", ErrorCategory.InvalidArgument, null);
 
     // ---- warm pools ------------------------------------------------------------------------------
 

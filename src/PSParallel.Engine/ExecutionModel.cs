@@ -12,4 +12,6 @@ internal enum ExecutionModel
     Thread,
     /// <summary>Worker processes fed over stdio.</summary>
     Process,
+    /// <summary>Sessions on other hosts over PowerShell remoting.</summary>
+    Remote,
 }

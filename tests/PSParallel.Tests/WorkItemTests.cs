@@ -9,8 +9,8 @@ namespace PSParallel.Tests;
 public class WorkItemTests
 {
     // The chunk run is only stored by the item (so a timeout can abort its lane); null is enough here.
-    private static bool Start(WorkItem item, TimeSpan? timeout = null, int worker = 7) =>
-        item.TryStartAttempt(null!, worker, timeout);
+    private static bool Start(WorkItem item, TimeSpan? timeout = null, int worker = 7, string? host = null) =>
+        item.TryStartAttempt(null!, worker, host, timeout);
 
     private const int RaceIterations = 20_000;
 
@@ -166,6 +166,17 @@ public class WorkItemTests
         Assert.Equal(5, result.Index);
         Assert.Equal(9, result.Worker);
         Assert.Equal(ItemStatus.Succeeded, result.Status);
+    }
+
+    [Fact]
+    public void An_item_run_on_a_remote_host_names_its_worker_host_colon_pid()
+    {
+        var item = new WorkItem(0, "x");
+        Assert.True(Start(item, worker: 4242, host: "web1"));
+        Assert.True(item.TryCloseAttempt());
+        Assert.True(item.TrySettle(ItemStatus.Succeeded));
+        Assert.Equal("web1", item.Host);
+        Assert.Equal("web1:4242", item.ToResult().Worker);
     }
 
     [Fact]

@@ -28,6 +28,7 @@ internal sealed class ItemLedger : IDisposable
     private readonly TimeSpan? _batchTimeout;
     private readonly RetrySchedule _retry;
     private readonly ItemTally _tally = new();
+    private readonly HostTally _hostTally = new();
     private readonly Channel<WorkItem> _runnable = Channel.CreateUnbounded<WorkItem>();
     private readonly ConcurrentDictionary<long, WorkItem> _unsettled = new();
     private readonly CancellationTokenSource _stop = new();
@@ -97,6 +98,8 @@ internal sealed class ItemLedger : IDisposable
     /// <summary>Why the batch cannot go on, once a lane could not be set up; the pump throws it.</summary>
     public BatchFaultedException? Fault => Volatile.Read(ref _fault);
     public ItemTally Tally => _tally;
+    /// <summary>Settled items by the remote host their last attempt ran on.</summary>
+    public HostTally HostTally => _hostTally;
     /// <summary>Items skipped because the journal records them as Succeeded (-Resume).</summary>
     public long Resumed => Interlocked.Read(ref _resumed);
     /// <summary>Which failure limit halted the batch (BatchSummary.HaltReason); null while none was reached.</summary>
@@ -160,11 +163,11 @@ internal sealed class ItemLedger : IDisposable
     public bool TryBegin(WorkItem item, ChunkRun run)
     {
         if (IsStopping) return false;
-        if (_limits is null) return item.TryStartAttempt(run, run.Lane.WorkerId, _itemTimeout);
+        if (_limits is null) return item.TryStartAttempt(run, run.Lane.WorkerId, run.Lane.HostName, _itemTimeout);
         lock (_haltGate)
         {
             if (_haltReason is not null && !item.Dispatched) return false;
-            return item.TryStartAttempt(run, run.Lane.WorkerId, _itemTimeout);
+            return item.TryStartAttempt(run, run.Lane.WorkerId, run.Lane.HostName, _itemTimeout);
         }
     }
 
@@ -307,6 +310,7 @@ internal sealed class ItemLedger : IDisposable
         if (!item.TrySettle(status, skipReason)) return;
         _unsettled.TryRemove(item.Index, out _);
         _tally.Count(status);
+        if (item.Host is { } host) _hostTally.Count(host, status);
         if (_journal is not null && item.SkipReason != SkipReason.Journal) _journal.Append(item);
         _post(BatchEvent.Settled(item));
         if (_inputComplete && _unsettled.IsEmpty) _runnable.Writer.TryComplete();

@@ -15,7 +15,10 @@ internal sealed class ItemTally
     public long Finished => this[ItemStatus.Succeeded] + Failures;
 
     public BatchSummary ToSummary(string model, int throttleLimit, TimeSpan duration, double cpuSeconds,
-        long resumed = 0, string? haltReason = null) =>
+        long resumed = 0, string? haltReason = null, HostSummary[]? hosts = null) =>
         new(model, throttleLimit, this[ItemStatus.Succeeded], this[ItemStatus.Failed], this[ItemStatus.TimedOut],
-            this[ItemStatus.Cancelled], this[ItemStatus.Skipped], duration, cpuSeconds, resumed, haltReason ?? "");
+            this[ItemStatus.Cancelled], this[ItemStatus.Skipped], duration, cpuSeconds, resumed, haltReason ?? "")
+        {
+            Hosts = hosts ?? Array.Empty<HostSummary>(),
+        };
 }

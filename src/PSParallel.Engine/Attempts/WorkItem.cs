@@ -24,6 +24,8 @@ internal sealed class WorkItem
     public object? Input { get; }
     public int Attempts { get; private set; }
     public int Worker { get; private set; }
+    /// <summary>The remote host the last attempt ran on, as the user named it; null on this machine.</summary>
+    public string? Host { get; private set; }
     public DateTime? StartTime { get; private set; }
     public long StartTimestamp { get; private set; }
     /// <summary>Stopwatch timestamp past which the running attempt is timed out (0: none).</summary>
@@ -63,7 +65,7 @@ internal sealed class WorkItem
     public bool IsSettled => Volatile.Read(ref _settled) == 1;
 
     /// <summary>Opens a new attempt; false when the item was settled meanwhile (stop, batch timeout).</summary>
-    internal bool TryStartAttempt(ChunkRun run, int worker, TimeSpan? itemTimeout)
+    internal bool TryStartAttempt(ChunkRun run, int worker, string? host, TimeSpan? itemTimeout)
     {
         if (IsSettled || Interlocked.CompareExchange(ref _attemptState, Running, Waiting) != Waiting) return false;
         if (IsSettled)
@@ -75,6 +77,7 @@ internal sealed class WorkItem
         Attempts++;
         Run = run;
         Worker = worker;
+        Host = host;
         StartTime = DateTime.Now;
         StartTimestamp = Stopwatch.GetTimestamp();
         DeadlineTimestamp = itemTimeout is { } t ? StartTimestamp + (long)(t.TotalSeconds * Stopwatch.Frequency) : 0;
@@ -127,6 +130,9 @@ internal sealed class WorkItem
         Errors = errors;
     }
 
+    /// <summary>ItemResult.Worker: the worker id, or 'host:pid' for a remote host.</summary>
+    public object WorkerName => Host is null ? Worker : $"{Host}:{Worker}";
+
     public ItemResult ToResult() => new(Index, Input, Output.ToArray(), Errors.ToArray(), Status, Attempts,
-        Duration, Worker, StartTime) { SkipReason = SkipReason };
+        Duration, WorkerName, StartTime) { SkipReason = SkipReason };
 }

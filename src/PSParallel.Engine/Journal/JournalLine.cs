@@ -38,7 +38,9 @@ internal static class JournalLine
         Raw(line, ",\"durationMs\":"u8);
         Milliseconds(line, item.Duration);
         Raw(line, ",\"worker\":"u8);
-        Number(line, item.Worker);
+        // A number on this machine; 'host:pid' for a remote host.
+        if (item.Host is null) Number(line, item.Worker);
+        else Text(line, $"{item.Host}:{item.Worker}");
         Raw(line, ",\"endTime\":\""u8);
         Raw(line, TimeText(item.SettledAt));
         Raw(line, "\""u8);

@@ -12,6 +12,9 @@ internal interface ILane : IDisposable
     /// <summary>Runspace id, process id or managed thread id, reported as ItemResult.Worker.</summary>
     int WorkerId { get; }
 
+    /// <summary>The remote host the lane runs on, as the user named it; null for a lane on this machine.</summary>
+    string? HostName => null;
+
     /// <summary>
     /// Runs each item of <paramref name="chunk"/> in order, calling <see cref="IAttemptSink.TryBegin"/>
     /// before each (and skipping the item when it says no) and <see cref="IAttemptSink.End"/> after. Returns when the chunk is done or the token

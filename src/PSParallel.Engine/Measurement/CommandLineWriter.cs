@@ -21,6 +21,10 @@ internal sealed class JobText
     public string? Pool { get; init; }
     /// <summary>The model of that pool.</summary>
     public ExecutionModel? PoolModel { get; init; }
+    /// <summary>The remote hosts as the caller named them, with their connection parameters ("-HostName a, b -Port 22"); null for none.</summary>
+    public string? Hosts { get; init; }
+    /// <summary>How many hosts the remote sessions are on: a remote trial's degree over them is its sessions per host.</summary>
+    public int HostCount { get; init; } = 1;
 }
 
 /// <summary>
@@ -38,10 +42,10 @@ internal static class CommandLineWriter
         var line = new List<string>
         {
             $"{job.Input} |",
-            model == ExecutionModel.Process ? "Invoke-ProcessBatch" : "Invoke-ThreadBatch",
+            model is ExecutionModel.Process or ExecutionModel.Remote ? "Invoke-ProcessBatch" : "Invoke-ThreadBatch",
             job.Script is { } body ? $"{{{body}}}" : $"-Workload {WorkloadText(job.Workload!)}",
-            job.Pool is { } pool && model == job.PoolModel
-                ? $"-Pool {pool}"
+            job.Pool is { } pool && model == job.PoolModel ? $"-Pool {pool}"
+                : model == ExecutionModel.Remote ? $"{job.Hosts} -ThrottleLimit {Math.Max(1, throttleLimit / job.HostCount)}"
                 : $"-ThrottleLimit {(model == ExecutionModel.Sequential ? 1 : throttleLimit)}",
         };
         if (job.Functions.Count > 0) line.Add($"-Function {string.Join(",", job.Functions.Select(Quote))}");

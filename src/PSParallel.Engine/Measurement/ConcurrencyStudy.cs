@@ -11,7 +11,12 @@ internal sealed class StudyOptions
     public required long TotalItems { get; init; }
     /// <summary>A warm pool to measure its model on, at its size, with no start-up to pay.</summary>
     public WarmPool? Pool { get; init; }
+    /// <summary>Sessions on remote hosts (-HostName, -Session) to add Remote trials on; null for none.</summary>
+    public RemoteTrialPool? Remote { get; init; }
 }
+
+/// <summary>Remote sessions opened for a measurement, and what opening them took (its start-up, counted once).</summary>
+internal sealed record RemoteTrialPool(WarmPool Pool, TimeSpan Connect, int Hosts);
 
 /// <summary>
 /// Runs the trials of one measurement in order: sequential first (the baseline and the work's
@@ -40,7 +45,7 @@ internal sealed class ConcurrencyStudy(WorkRecipe recipe, IReadOnlyList<object?>
         int sampleCap = Math.Max(1, _sample.Count / 2);
         if (_options.Pool is { } pool)
         {
-            progress($"the warm pool's {(pool.Model == ExecutionModel.Process ? "processes" : "threads")} at {pool.Size}");
+            progress($"the warm pool's {pool.Model switch { ExecutionModel.Process => "processes", ExecutionModel.Remote => "remote sessions", _ => "threads" }} at {pool.Size}");
             trials.Add(runner.RunPool(pool.Model, pool.Size, pool));
         }
         else if (_options.Models.Contains(ExecutionModel.Thread))
@@ -60,6 +65,7 @@ internal sealed class ConcurrencyStudy(WorkRecipe recipe, IReadOnlyList<object?>
                 warn($"The Process trials were skipped: {ex.Message}");
             }
         }
+        if (_options.Remote is { } remote) trials.AddRange(RunRemote(remote, runner, progress));
         if (sequentialAt >= 0 && trials.Count > 1 && RunsLongEnoughToWarm(trials[sequentialAt]))
         {
             progress("sequential again, warm");
@@ -90,6 +96,20 @@ internal sealed class ConcurrencyStudy(WorkRecipe recipe, IReadOnlyList<object?>
     /// </summary>
     private bool IsFastest(ExecutionModel model, IReadOnlyList<TrialMeasurement> trials) =>
         trials.Count > 0 && trials.MinBy(t => t.Project(_options.TotalItems))!.Model == model;
+
+    /// <summary>
+    /// The remote sessions at one session per host and at all of them: two degrees, each with the
+    /// sessions' opening as its start-up, as a process trial counts its workers' start.
+    /// </summary>
+    private static IEnumerable<TrialMeasurement> RunRemote(RemoteTrialPool remote, TrialRunner runner, Action<string> progress)
+    {
+        int all = remote.Pool.Size;
+        foreach (int degree in new[] { Math.Min(remote.Hosts, all), all }.Distinct())
+        {
+            progress($"remote sessions at {degree}");
+            yield return runner.RunPool(ExecutionModel.Remote, degree, remote.Pool) with { Startup = remote.Connect };
+        }
+    }
 
     private static void Climb(ExecutionModel model, DegreeLadder ladder, TrialRunner runner, List<TrialMeasurement> trials, Action<string> progress)
     {

@@ -16,6 +16,7 @@ internal static class HtmlReport
         [nameof(ExecutionModel.Sequential)] = "#7f8c8d",
         [nameof(ExecutionModel.Thread)] = "#2e86de",
         [nameof(ExecutionModel.Process)] = "#e67e22",
+        [nameof(ExecutionModel.Remote)] = "#8e44ad",
     };
 
     public static void Write(ConcurrencyReport report, string path)
@@ -77,6 +78,7 @@ internal static class HtmlReport
     {
         nameof(ExecutionModel.Sequential) => "Run it sequentially.",
         nameof(ExecutionModel.Process) => $"Use processes, throttle limit {report.ThrottleLimit}.",
+        nameof(ExecutionModel.Remote) => $"Fan out to the remote hosts, {report.ThrottleLimit} session(s) in all.",
         _ => $"Use {report.Recommendation.ToLowerInvariant()}s, throttle limit {report.ThrottleLimit}.",
     };
 

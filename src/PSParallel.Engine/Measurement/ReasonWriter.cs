@@ -65,6 +65,7 @@ internal static class ReasonWriter
     {
         ExecutionModel.Thread => "Threads",
         ExecutionModel.Process => "Processes",
+        ExecutionModel.Remote => "Remote sessions",
         _ => model.ToString(),
     };
 

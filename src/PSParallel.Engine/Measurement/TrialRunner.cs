@@ -104,7 +104,7 @@ internal sealed class TrialRunner
         var options = new BatchOptions
         {
             ThrottleLimit = degree,
-            MaxChunkSize = model == ExecutionModel.Process ? 256 : 64,
+            MaxChunkSize = model is ExecutionModel.Process or ExecutionModel.Remote ? 256 : 64,
             Activity = $"{model} trial",
         };
         var sink = new PoolTrialSink(_sample.Count);

@@ -24,6 +24,7 @@ internal sealed class LentLane : ILane
     }
 
     public int WorkerId => _lane.WorkerId;
+    public string? HostName => _lane.HostName;
 
     public Task RunAsync(IReadOnlyList<WorkItem> chunk, IAttemptSink sink, CancellationToken token) =>
         _running = _lane.RunAsync(chunk, sink, token);

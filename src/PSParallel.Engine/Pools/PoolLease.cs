@@ -1,4 +1,5 @@
 using PSParallel.Engine.Lanes;
+using PSParallel.Engine.Lanes.Remote;
 using PSParallel.Engine.Recipes;
 
 namespace PSParallel.Engine.Pools;
@@ -9,7 +10,7 @@ namespace PSParallel.Engine.Pools;
 /// borrowed, and those still being lent, to come back, so the next batch finds them idle, then
 /// frees the pool.
 /// </summary>
-internal sealed class PoolLease : IExecutor
+internal sealed class PoolLease : IExecutor, IHostReport
 {
     private static readonly TimeSpan ReturnWait = TimeSpan.FromSeconds(5);
     private readonly WarmPool _pool;
@@ -19,12 +20,14 @@ internal sealed class PoolLease : IExecutor
     private int _out;
     // A compiled workload on a thread pool needs no runspace: it runs as it would without the pool.
     private readonly IExecutor? _direct;
+    private readonly bool _closeAfter;
     private int _disposed;
 
-    public PoolLease(WarmPool pool, WorkRecipe recipe, int throttleLimit)
+    public PoolLease(WarmPool pool, WorkRecipe recipe, int throttleLimit, bool closeAfter)
     {
         _pool = pool;
         _recipe = recipe;
+        _closeAfter = closeAfter;
         ThrottleLimit = throttleLimit;
         if (recipe.Script is null && pool.Model == ExecutionModel.Thread) _direct = recipe.CreateThreadExecutor(throttleLimit);
     }
@@ -33,8 +36,8 @@ internal sealed class PoolLease : IExecutor
     public int ThrottleLimit { get; }
     public ExecutionModel Model => _pool.Model;
     public int MaxItemsPerLane => 0;
-    // Worker processes report a start only after the item began, as without a pool.
-    public bool StartsItemsAhead => _direct is null && _pool.Model == ExecutionModel.Process;
+    // Worker processes and remote sessions report a start only after the item began, as without a pool.
+    public bool StartsItemsAhead => _direct is null && _pool.Model is ExecutionModel.Process or ExecutionModel.Remote;
     // Lending is quick; only a replacement for a lost lane opens, and it mostly waits.
     public int MaxLanesOpeningAtOnce => int.MaxValue;
 
@@ -61,6 +64,8 @@ internal sealed class PoolLease : IExecutor
 
     public double CpuSeconds() => ProcessCpu.Seconds() + _pool.WorkerCpuSeconds();
 
+    public IReadOnlyList<HostStatus> Hosts() => _pool.HostReport?.Hosts() ?? Array.Empty<HostStatus>();
+
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
@@ -71,6 +76,7 @@ internal sealed class PoolLease : IExecutor
             while (_out > 0 && DateTime.UtcNow < deadline) Monitor.Wait(_gate, deadline - DateTime.UtcNow);
         }
         _pool.EndBatch();
+        if (_closeAfter) _pool.Dispose();
     }
 
     private void Returned()

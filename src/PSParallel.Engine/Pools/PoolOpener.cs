@@ -1,6 +1,7 @@
 using System.Management.Automation.Runspaces;
 using PSParallel.Engine.Lanes;
 using PSParallel.Engine.Lanes.Processes;
+using PSParallel.Engine.Lanes.Remote;
 using PSParallel.Engine.Lanes.Threads;
 using PSParallel.Engine.Recipes;
 
@@ -28,5 +29,42 @@ internal static class PoolOpener
             // A worker that dies while starting is started again, as in a batch.
             async open => (IReusableLane)await LaneStart.WithRetriesAsync(
                 t => ProcessLane.StartAsync(command, message, (_, _) => { }, t), () => false, open).ConfigureAwait(false), token);
+    }
+
+    /// <summary>
+    /// Opens sessions on every host at once (<paramref name="sessionsPerHost"/> each, 0 for each
+    /// host's core count) and sets each up with the pool's own modules, functions and variables
+    /// (<paramref name="setup"/>, null for a batch's own pool: the batch sends everything). A host
+    /// that cannot be reached leaves the pool smaller; the fleet tells which and why.
+    /// </summary>
+    public static async Task<(WarmPool Pool, RemoteFleet Fleet)> OpenRemoteAsync(IReadOnlyList<SshTarget> targets, int sessionsPerHost,
+        ScriptRecipe? setup, CancellationToken token)
+    {
+        var fleet = await RemoteFleet.ConnectAsync(targets, sessionsPerHost, token).ConfigureAwait(false);
+        return (await FromFleetAsync(fleet, setup, token).ConfigureAwait(false), fleet);
+    }
+
+    /// <summary>A pool over sessions the user opened (-Session); they stay open when it closes.</summary>
+    public static Task<WarmPool> OpenSessionsAsync(RemoteFleet fleet, ScriptRecipe? setup, CancellationToken token) =>
+        FromFleetAsync(fleet, setup, token);
+
+    private static async Task<WarmPool> FromFleetAsync(RemoteFleet fleet, ScriptRecipe? setup, CancellationToken token)
+    {
+        async Task<IReusableLane> Prepared(IReusableLane lane, CancellationToken t)
+        {
+            if (setup is not null && lane is RemoteLane remote) await remote.SetUpForPoolAsync(setup, t).ConfigureAwait(false);
+            return lane;
+        }
+        try
+        {
+            await Task.WhenAll(fleet.Opened.Select(lane => Prepared(lane, token))).ConfigureAwait(false);
+        }
+        catch
+        {
+            foreach (var lane in fleet.Opened) lane.Dispose();
+            throw;
+        }
+        return WarmPool.FromOpened(ExecutionModel.Remote, fleet.Opened,
+            async t => await Prepared(await fleet.OpenReplacementAsync(t).ConfigureAwait(false), t).ConfigureAwait(false), fleet);
     }
 }

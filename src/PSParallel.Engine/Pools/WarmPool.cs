@@ -1,4 +1,5 @@
 using PSParallel.Engine.Lanes;
+using PSParallel.Engine.Lanes.Remote;
 using PSParallel.Engine.Recipes;
 
 namespace PSParallel.Engine.Pools;
@@ -20,12 +21,16 @@ internal sealed class WarmPool : IWorkerPoolHandle
     private int _batchesRun;
     private bool _stopped;
 
-    private WarmPool(ExecutionModel model, int size, Func<CancellationToken, Task<IReusableLane>> open)
+    private WarmPool(ExecutionModel model, int size, Func<CancellationToken, Task<IReusableLane>> open, IHostReport? hosts = null)
     {
         Model = model;
         Size = size;
         _open = open;
+        HostReport = hosts;
     }
+
+    /// <summary>How each host fares, for a pool of remote sessions; null for this machine's.</summary>
+    public IHostReport? HostReport { get; }
 
     public ExecutionModel Model { get; }
     public int Size { get; }
@@ -61,10 +66,30 @@ internal sealed class WarmPool : IWorkerPoolHandle
     }
 
     /// <summary>
-    /// The pool for one batch: waits while another batch has it (or fails at once when
-    /// <paramref name="wait"/> is false).
+    /// A pool of lanes opened already (remote sessions: hosts that could not be reached leave it
+    /// smaller than asked); <paramref name="open"/> opens replacements.
     /// </summary>
-    public PoolLease Lease(WorkRecipe recipe, int throttleLimit, bool wait, CancellationToken token)
+    public static WarmPool FromOpened(ExecutionModel model, IReadOnlyList<IReusableLane> lanes,
+        Func<CancellationToken, Task<IReusableLane>> open, IHostReport? hosts)
+    {
+        var pool = new WarmPool(model, Math.Max(1, lanes.Count), open, hosts);
+        lock (pool._gate)
+        {
+            foreach (var lane in lanes)
+            {
+                pool._lanes.Add(lane);
+                pool._idle.Push(lane);
+            }
+        }
+        return pool;
+    }
+
+    /// <summary>
+    /// The pool for one batch: waits while another batch has it (or fails at once when
+    /// <paramref name="wait"/> is false). With <paramref name="closeAfter"/> the pool was opened
+    /// for this batch alone (-HostName) and closes when the batch ends.
+    /// </summary>
+    public PoolLease Lease(WorkRecipe recipe, int throttleLimit, bool wait, CancellationToken token, bool closeAfter = false)
     {
         if (Volatile.Read(ref _stopped)) throw Errors.PoolStopped();
         if (!wait)
@@ -80,7 +105,7 @@ internal sealed class WarmPool : IWorkerPoolHandle
             _oneBatch.Release();
             throw Errors.PoolStopped();
         }
-        return new PoolLease(this, recipe, throttleLimit);
+        return new PoolLease(this, recipe, throttleLimit, closeAfter);
     }
 
     /// <summary>An idle lane (or a new one, when lanes were lost), prepared for the batch's work.</summary>

@@ -31,6 +31,9 @@ internal sealed class WorkRecipe
     /// <summary>The script after $using: capture; null for a compiled workload.</summary>
     public ScriptRecipe? Script => _script;
 
+    /// <summary>The compiled workload's type; null for a script. A remote host runs it by name.</summary>
+    public Type? Workload => _workload;
+
     public IExecutor CreateThreadExecutor(int throttleLimit, bool newRunspacePerItem = false) => _workload is not null
         ? new WorkloadExecutor(_workload, throttleLimit)
         : new RunspaceExecutor(_script!, newRunspacePerItem);

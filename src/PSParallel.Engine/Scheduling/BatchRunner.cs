@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using PSParallel.Engine.Attempts;
 using PSParallel.Engine.Journal;
+using PSParallel.Engine.Lanes.Remote;
 using PSParallel.Engine.Lanes;
 
 namespace PSParallel.Engine.Scheduling;
@@ -117,7 +118,26 @@ internal sealed class BatchRunner : IDisposable
 
     public BatchSummary Summary() =>
         _ledger.Tally.ToSummary(_executor.Model.ToString(), _options.ThrottleLimit, _finalDuration ?? _clock.Elapsed,
-            _executor.CpuSeconds() - _cpuAtStart, _ledger.Resumed, _ledger.HaltReason);
+            _executor.CpuSeconds() - _cpuAtStart, _ledger.Resumed, _ledger.HaltReason, HostRows());
+
+    /// <summary>For the progress bar of a remote batch: "2 hosts up, 1 lost, 1 unreachable".</summary>
+    private string? HostsText()
+    {
+        if (_executor is not IHostReport report || report.Hosts() is not { Count: > 0 } hosts) return null;
+        int up = hosts.Count(h => h.State == HostState.Ok);
+        int lost = hosts.Count(h => h.State == HostState.Lost);
+        int unreachable = hosts.Count(h => h.State == HostState.Unreachable);
+        return $"{up} host(s) up" + (lost > 0 ? $", {lost} lost" : "") + (unreachable > 0 ? $", {unreachable} unreachable" : "");
+    }
+
+    /// <summary>BatchSummary.Hosts: each remote host's sessions and state, with the items that settled there.</summary>
+    private HostSummary[]? HostRows()
+    {
+        if (_executor is not IHostReport report) return null;
+        var tally = _ledger.HostTally;
+        return report.Hosts().Select(h => new HostSummary(h.HostName, h.Sessions, tally.Of(h.HostName, ItemStatus.Succeeded),
+            tally.Of(h.HostName, ItemStatus.Failed), tally.Of(h.HostName, ItemStatus.TimedOut), h.State, h.Reason)).ToArray();
+    }
 
     public void Dispose()
     {
@@ -149,7 +169,7 @@ internal sealed class BatchRunner : IDisposable
         var elapsed = _clock.Elapsed;
         if (!_progress.IsDue(elapsed)) return;
         long? total = _ledger.IsInputComplete ? _ledger.Admitted : null;
-        if (_progress.Update(elapsed, _emitted, _ledger.Tally.Failures, total) is { } record) _sink.WriteStream(StreamRecord.Of(record));
+        if (_progress.Update(elapsed, _emitted, _ledger.Tally.Failures, total, HostsText()) is { } record) _sink.WriteStream(StreamRecord.Of(record));
     }
 
     /// <summary>

@@ -21,7 +21,8 @@ internal sealed class ProgressReporter
     public bool IsDue(TimeSpan elapsed) => elapsed - _lastUpdate >= Interval;
 
     /// <summary>A record when one is due, else null.</summary>
-    public ProgressRecord? Update(TimeSpan elapsed, long completed, long failures, long? total)
+    /// <param name="hosts">how the remote hosts stand ("2 hosts up, 1 lost"); null on this machine</param>
+    public ProgressRecord? Update(TimeSpan elapsed, long completed, long failures, long? total, string? hosts = null)
     {
         if (!IsDue(elapsed)) return null;
         _lastUpdate = elapsed;
@@ -30,6 +31,7 @@ internal sealed class ProgressReporter
         var status = total is { } t
             ? $"{completed}/{t} done, {failures} failed, {rate:F1} items/s"
             : $"{completed} done so far, {failures} failed, {rate:F1} items/s";
+        if (hosts is not null) status += $", {hosts}";
         var record = new ProgressRecord(_activityId, _activity, status);
         if (total is { } n && n > 0)
         {

@@ -49,7 +49,9 @@ internal sealed class Scheduler : IDisposable
     /// </summary>
     public void Dispose()
     {
-        if (_slots is not null) Task.WaitAll(_slots, TimeSpan.FromSeconds(1));
+        // A slot that faulted must not keep the lanes open: wait without rethrowing (the ledger has
+        // accounted for every item already).
+        if (_slots is not null) Task.WhenAll(_slots).ContinueWith(t => _ = t.Exception, TaskScheduler.Default).Wait(TimeSpan.FromSeconds(1));
         _lanes.Dispose();
         _executor.Dispose();
     }

@@ -99,6 +99,9 @@ public abstract class BatchCommandBase : WorkCommandBase, IDisposable
 
     protected int EffectiveThrottleLimit => ThrottleLimit > 0 ? ThrottleLimit : DefaultThrottleLimit;
 
+    /// <summary>Cancelled by Ctrl+C (StopProcessing): for waits of the call's own, such as connecting to hosts.</summary>
+    private protected CancellationToken StopToken => _stopWaiting.Token;
+
     protected override void BeginProcessing()
     {
         try
@@ -185,7 +188,8 @@ public abstract class BatchCommandBase : WorkCommandBase, IDisposable
     private PoolLease LeasePool(WorkerPool pool)
     {
         var warm = (WarmPool)pool.Handle;
-        if (warm.Model != Model)
+        // Remote sessions run items as worker processes do: Invoke-ProcessBatch takes both pools.
+        if (warm.Model != Model && !(Model == ExecutionModel.Process && warm.Model == ExecutionModel.Remote))
         {
             string other = Model == ExecutionModel.Thread ? "Invoke-ProcessBatch" : "Invoke-ThreadBatch";
             throw Errors.PoolModelMismatch(MyInvocation.MyCommand.Name, pool.Model, other);

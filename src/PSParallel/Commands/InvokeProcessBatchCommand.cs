@@ -1,10 +1,15 @@
+using System.Collections;
 using System.Management.Automation;
+using System.Management.Automation.Runspaces;
 using PSParallel.Engine;
 using PSParallel.Engine.Lanes;
 
 namespace PSParallel.Commands;
 
-/// <summary>Invoke-ProcessBatch: items in a pool of worker processes fed with MessagePack over stdio.</summary>
+/// <summary>
+/// Invoke-ProcessBatch: items in a pool of worker processes fed with MessagePack over stdio, or in
+/// sessions on other hosts over PowerShell remoting (-HostName, -Session).
+/// </summary>
 [Cmdlet(VerbsLifecycle.Invoke, "ProcessBatch", DefaultParameterSetName = ScriptBlockSet)]
 [OutputType(typeof(PSObject), typeof(ItemResult))]
 public sealed class InvokeProcessBatchCommand : BatchCommandBase
@@ -24,6 +29,38 @@ public sealed class InvokeProcessBatchCommand : BatchCommandBase
     [ValidateNotNullOrEmpty]
     public string? PowerShellPath { get; set; }
 
+    /// <summary>Run on these hosts over SSH remoting ('user@host:port' accepted, as New-PSSession -HostName).</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string[]? HostName { get; set; }
+
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? UserName { get; set; }
+
+    [Parameter]
+    [ValidateRange(1, 65535)]
+    public int Port { get; set; }
+
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? KeyFilePath { get; set; }
+
+    /// <summary>ssh client options for the connections (New-PSSession -Options).</summary>
+    [Parameter]
+    [ValidateNotNull]
+    public Hashtable? SSHOption { get; set; }
+
+    /// <summary>Bound on opening one host's sessions.</summary>
+    [Parameter]
+    [ValidatePositiveSeconds]
+    public double ConnectTimeoutSeconds { get; set; } = 30;
+
+    /// <summary>Run on sessions the user opened (any transport); they stay open after the batch.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public PSSession[]? Session { get; set; }
+
     protected override int DefaultThrottleLimit => Environment.ProcessorCount;
 
     private protected override ExecutionModel Model => ExecutionModel.Process;
@@ -35,5 +72,27 @@ public sealed class InvokeProcessBatchCommand : BatchCommandBase
 
     protected override int MaxChunkSize => 256;
 
-    private protected override IExecutor CreateExecutor() => CreateRecipe(PowerShellPath).CreateProcessExecutor(MaxItemsPerProcess);
+    private protected override IExecutor CreateExecutor()
+    {
+        if (HostName is null && Session is null) return CreateRecipe(PowerShellPath).CreateProcessExecutor(MaxItemsPerProcess);
+        foreach (var local in new[] { nameof(PowerShellPath), nameof(MaxItemsPerProcess) })
+            if (MyInvocation.BoundParameters.ContainsKey(local)) throw Errors.NotForRemote(local);
+        if (HostName is not null && Session is not null) throw Errors.RemoteTargetsConflict(nameof(HostName), nameof(Session));
+        var recipe = CreateRecipe();
+        // The sessions are opened for this batch and closed when it ends (the user's own -Session stay open).
+        var pool = HostName is not null
+            ? RemoteConnector.Connect(this, RemoteConnector.Targets(HostName, UserName, Port, KeyFilePath, SSHOption, ConnectTimeoutSeconds),
+                ThrottleLimit, setup: null, StopToken)
+            : RemoteConnector.FromSessions(this, Session!, setup: null, StopToken);
+        try
+        {
+            return pool.Lease(recipe, pool.Size, wait: true, StopToken, closeAfter: true);
+        }
+        catch (Exception ex)
+        {
+            pool.Dispose();
+            if (ex is OperationCanceledException) throw new PipelineStoppedException();
+            throw;
+        }
+    }
 }

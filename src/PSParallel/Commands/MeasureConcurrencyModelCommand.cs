@@ -1,4 +1,7 @@
+using System.Collections;
+using System.Diagnostics;
 using System.Management.Automation;
+using System.Management.Automation.Runspaces;
 using PSParallel.Engine;
 using PSParallel.Engine.Measurement;
 using PSParallel.Engine.Pools;
@@ -7,8 +10,8 @@ using PSParallel.Engine.Workloads;
 namespace PSParallel.Commands;
 
 /// <summary>
-/// Measure-ConcurrencyModel: runs the work on sample items sequentially, on threads and on processes,
-/// and recommends the model that finishes the whole job first.
+/// Measure-ConcurrencyModel: runs the work on sample items sequentially, on threads, on processes and
+/// (with -HostName or -Session) on remote hosts, and recommends the model that finishes the whole job first.
 /// </summary>
 [Cmdlet(VerbsDiagnostic.Measure, "ConcurrencyModel", DefaultParameterSetName = ScriptBlockSet)]
 [OutputType(typeof(ConcurrencyReport))]
@@ -30,7 +33,8 @@ public sealed class MeasureConcurrencyModelCommand : WorkCommandBase, IDisposabl
     public long TotalItems { get; set; }
 
     [Parameter]
-    [ValidateSet(nameof(ExecutionModel.Sequential), nameof(ExecutionModel.Thread), nameof(ExecutionModel.Process), IgnoreCase = true)]
+    [ValidateSet(nameof(ExecutionModel.Sequential), nameof(ExecutionModel.Thread), nameof(ExecutionModel.Process), nameof(ExecutionModel.Remote),
+        IgnoreCase = true)]
     [ValidateNotNullOrEmpty]
     public string[]? Model { get; set; }
 
@@ -42,7 +46,44 @@ public sealed class MeasureConcurrencyModelCommand : WorkCommandBase, IDisposabl
     [ValidateNotNullOrEmpty]
     public string? ReportPath { get; set; }
 
+    /// <summary>Add Remote trials on sessions on these hosts (SSH remoting), as Invoke-ProcessBatch -HostName opens them.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string[]? HostName { get; set; }
+
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? UserName { get; set; }
+
+    [Parameter]
+    [ValidateRange(1, 65535)]
+    public int Port { get; set; }
+
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? KeyFilePath { get; set; }
+
+    [Parameter]
+    [ValidateNotNull]
+    public Hashtable? SSHOption { get; set; }
+
+    [Parameter]
+    [ValidatePositiveSeconds]
+    public double ConnectTimeoutSeconds { get; set; } = 30;
+
+    /// <summary>Add Remote trials on sessions the user opened; they stay open.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public PSSession[]? Session { get; set; }
+
+    /// <summary>Sessions per host for the Remote trials (default: each host's processor count).</summary>
+    [Parameter]
+    [ValidateRange(1, 1024)]
+    public int ThrottleLimit { get; set; }
+
     private int SampleLimit => SampleSize > 0 ? SampleSize : DefaultSampleLimit;
+
+    private bool MeasuresRemote => HostName is not null || Session is not null;
 
     protected override void ProcessRecord()
     {
@@ -54,13 +95,17 @@ public sealed class MeasureConcurrencyModelCommand : WorkCommandBase, IDisposabl
     protected override void EndProcessing()
     {
         if (_sample.Count == 0) ThrowTerminatingError(Errors.NoSampleItems());
+        RemoteTrialPool? remote = null;
         try
         {
             var warm = Pool is null ? null : PoolFor(Pool);
             var recipe = CreateRecipe();
             var models = Enum.GetValues<ExecutionModel>()
-                .Where(m => Model is null ? warm is null || m == ExecutionModel.Sequential || m == warm.Model : Model.Contains(m.ToString(), StringComparer.OrdinalIgnoreCase))
+                .Where(m => Model is null
+                    ? (m != ExecutionModel.Remote || MeasuresRemote) && (warm is null || m == ExecutionModel.Sequential || m == warm.Model)
+                    : Model.Contains(m.ToString(), StringComparer.OrdinalIgnoreCase))
                 .ToList();
+            if (models.Contains(ExecutionModel.Remote)) remote = OpenRemote();
             long totalItems = TotalItems > 0 ? TotalItems : _given;
             WriteWarning($"Measure-ConcurrencyModel runs the work several times on each of the {_sample.Count} sample items " +
                          $"(at least once per trial, {models.Count} model(s) at a few degrees; short items until a trial has run about {PassClock.MinimumTime.TotalSeconds:0.#} s). " +
@@ -71,6 +116,7 @@ public sealed class MeasureConcurrencyModelCommand : WorkCommandBase, IDisposabl
                 MaxThrottleLimit = MaxThrottleLimit,
                 TotalItems = totalItems,
                 Pool = warm,
+                Remote = remote,
             });
             var progress = new MeasurementProgress(this);
             var trials = study.Run(progress.Next, WriteWarning, _stop.Token);
@@ -87,6 +133,31 @@ public sealed class MeasureConcurrencyModelCommand : WorkCommandBase, IDisposabl
         {
             throw new PipelineStoppedException();
         }
+        finally
+        {
+            // Sessions opened for the measurement end with it (the user's own -Session stay open).
+            remote?.Pool.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Opens the sessions for the Remote trials; the time it takes is their start-up, counted once in
+    /// the projection as a process trial counts its workers' start.
+    /// </summary>
+    private RemoteTrialPool OpenRemote()
+    {
+        if (!MeasuresRemote) throw Errors.RemoteNeedsHosts();
+        if (HostName is not null && Session is not null) throw Errors.RemoteTargetsConflict(nameof(HostName), nameof(Session));
+        var clock = Stopwatch.StartNew();
+        if (HostName is not null)
+        {
+            var targets = RemoteConnector.Targets(HostName, UserName, Port, KeyFilePath, SSHOption, ConnectTimeoutSeconds);
+            var pool = RemoteConnector.Connect(this, targets, ThrottleLimit, setup: null, _stop.Token);
+            return new RemoteTrialPool(pool, clock.Elapsed, targets.Count);
+        }
+        var sessions = RemoteConnector.FromSessions(this, Session!, setup: null, _stop.Token);
+        int hosts = Session!.Select(s => s.ComputerName).Distinct(StringComparer.OrdinalIgnoreCase).Count();
+        return new RemoteTrialPool(sessions, TimeSpan.Zero, hosts);
     }
 
     protected override void StopProcessing() => _stop.Cancel();
@@ -122,6 +193,26 @@ public sealed class MeasureConcurrencyModelCommand : WorkCommandBase, IDisposabl
         Variables = Variable,
         Pool = Pool is null ? null : PipelineInputText.FindArgument(MyInvocation, nameof(Pool)) ?? "$pool",
         PoolModel = Pool is null ? null : ((WarmPool)Pool.Handle).Model,
+        Hosts = MeasuresRemote ? RemoteArguments() : null,
+        HostCount = HostName?.Length ?? Session?.Select(s => s.ComputerName).Distinct(StringComparer.OrdinalIgnoreCase).Count() ?? 1,
+    };
+
+    /// <summary>The remote parameters as the caller wrote them, for the recommended command line.</summary>
+    private string RemoteArguments()
+    {
+        var given = new[] { nameof(HostName), nameof(Session), nameof(UserName), nameof(Port), nameof(KeyFilePath), nameof(SSHOption), nameof(ConnectTimeoutSeconds) }
+            .Where(MyInvocation.BoundParameters.ContainsKey)
+            .Select(p => $"-{p} {PipelineInputText.FindArgument(MyInvocation, p) ?? ArgumentText(MyInvocation.BoundParameters[p])}");
+        return string.Join(" ", given);
+    }
+
+    private static string ArgumentText(object? value) => value switch
+    {
+        string[] names => string.Join(", ", names.Select(n => "'" + n.Replace("'", "''") + "'")),
+        string text => "'" + text.Replace("'", "''") + "'",
+        PSSession[] => "$sessions",
+        Hashtable => "$sshOption",
+        _ => Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture) ?? "",
     };
 
     private string PowerShellVersion() =>

@@ -9,9 +9,9 @@ using PSParallel.Engine.Scheduling;
 namespace PSParallel.Commands;
 
 /// <summary>
-/// Start-WorkerPool: opens runspaces (or worker processes) now, set up once with -Variable,
-/// -Function and -Module, for batches to run on with -Pool. The pool ends with Stop-WorkerPool,
-/// its Dispose(), or the runspace that made it.
+/// Start-WorkerPool: opens runspaces, worker processes or (with -HostName) sessions on other hosts
+/// now, set up once with -Variable, -Function and -Module, for batches to run on with -Pool. The
+/// pool ends with Stop-WorkerPool, its Dispose(), or the runspace that made it.
 /// </summary>
 [Cmdlet(VerbsLifecycle.Start, "WorkerPool")]
 [OutputType(typeof(WorkerPool))]
@@ -44,9 +44,39 @@ public sealed class StartWorkerPoolCommand : PSCmdlet, IDisposable
     [ValidateNotNullOrEmpty]
     public string? PowerShellPath { get; set; }
 
+    /// <summary>With -Model Process: open sessions on these hosts over SSH remoting (a Remote pool); -ThrottleLimit is per host.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string[]? HostName { get; set; }
+
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? UserName { get; set; }
+
+    [Parameter]
+    [ValidateRange(1, 65535)]
+    public int Port { get; set; }
+
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? KeyFilePath { get; set; }
+
+    [Parameter]
+    [ValidateNotNull]
+    public Hashtable? SSHOption { get; set; }
+
+    [Parameter]
+    [ValidatePositiveSeconds]
+    public double ConnectTimeoutSeconds { get; set; } = 30;
+
     protected override void EndProcessing()
     {
         var model = Enum.Parse<ExecutionModel>(Model, ignoreCase: true);
+        if (HostName is not null)
+        {
+            StartRemote(model);
+            return;
+        }
         int size = ThrottleLimit > 0 ? ThrottleLimit
             : model == ExecutionModel.Thread ? BatchOptions.DefaultThreadThrottle : Environment.ProcessorCount;
         WarmPool warm;
@@ -69,7 +99,31 @@ public sealed class StartWorkerPoolCommand : PSCmdlet, IDisposable
             ThrowTerminatingError(Errors.LaneSetupFailed(ex));
             return;
         }
-        var pool = new WorkerPool(WorkerPoolRegistry.NextId(), model.ToString(), size, warm);
+        Publish(new WorkerPool(WorkerPoolRegistry.NextId(), model.ToString(), size, warm));
+    }
+
+    /// <summary>A Remote pool: sessions on every host that answers; one that does not is a non-terminating error.</summary>
+    private void StartRemote(ExecutionModel model)
+    {
+        if (model != ExecutionModel.Process) ThrowTerminatingError(Errors.RemotePoolNeedsProcessModel().ErrorRecord);
+        if (MyInvocation.BoundParameters.ContainsKey(nameof(PowerShellPath))) ThrowTerminatingError(Errors.NotForRemote(nameof(PowerShellPath)).ErrorRecord);
+        WarmPool warm;
+        try
+        {
+            var setup = CallerContext.CreateSetup(this, ScriptBlock.Create(""), Variable, Function, Module);
+            var targets = RemoteConnector.Targets(HostName!, UserName, Port, KeyFilePath, SSHOption, ConnectTimeoutSeconds);
+            warm = RemoteConnector.Connect(this, targets, ThrottleLimit, setup, _stop.Token);
+        }
+        catch (Exception ex) when (ex is not PipelineStoppedException)
+        {
+            ThrowTerminatingError(Errors.LaneSetupFailed(ex));
+            return;
+        }
+        Publish(new WorkerPool(WorkerPoolRegistry.NextId(), ExecutionModel.Remote.ToString(), warm.Size, warm));
+    }
+
+    private void Publish(WorkerPool pool)
+    {
         WorkerPoolRegistry.Add(pool);
         EndWithRunspace(pool);
         WriteObject(pool);

@@ -1,0 +1,63 @@
+namespace PSParallel.Engine.Lanes.Remote;
+
+/// <summary>
+/// The PowerShell a remote session runs, sent as text, so that nothing needs installing on a host
+/// for script blocks. A chunk runs item after item in one remote pipeline: before each item a Begin
+/// mark, then whatever the item writes (output, errors, streams, in the order PowerShell remoting
+/// delivers them), then an End mark with the item's own start time and duration.
+/// </summary>
+internal static class RemoteDriver
+{
+    /// <summary>The property that tells a mark from an item's output.</summary>
+    public const string MarkProperty = "PSParallelMark";
+    public const string ChunkCommand = "Invoke-PSParallelChunk";
+    public const string IndexParameter = "PSParallelIndex";
+    public const string ItemParameter = "PSParallelItem";
+
+    /// <summary>Run once when a session opens: defines the chunk driver; answers the remote process id and core count.</summary>
+    public const string SessionSetup = """
+        function global:Invoke-PSParallelChunk {
+            param([long[]] $PSParallelIndex, [object[]] $PSParallelItem)
+            for ($PSParallelN = 0; $PSParallelN -lt $PSParallelIndex.Count; $PSParallelN++) {
+                $PSParallelStart = [datetime]::UtcNow
+                $PSParallelClock = [System.Diagnostics.Stopwatch]::StartNew()
+                [pscustomobject]@{ PSParallelMark = 'Begin'; Index = $PSParallelIndex[$PSParallelN] }
+                try {
+                    # Each item in a child scope of its own, with $_ bound, as on this machine.
+                    $_ = $PSParallelItem[$PSParallelN]
+                    & $global:PSParallelScript
+                }
+                catch {
+                    # What the item threw is its error; Continue, so that a preference of Stop cannot end the chunk.
+                    Write-Error -ErrorRecord $_ -ErrorAction Continue
+                }
+                [pscustomobject]@{ PSParallelMark = 'End'; Index = $PSParallelIndex[$PSParallelN]; StartTime = $PSParallelStart; Ticks = $PSParallelClock.Elapsed.Ticks }
+            }
+        }
+        [pscustomobject]@{ ProcessId = $PID; Cores = [Environment]::ProcessorCount }
+        """;
+
+    /// <summary>
+    /// Run before a batch's first chunk on a session: its modules, functions, variables ($using:
+    /// values and -Variable), preferences and script; a compiled workload runs through PSParallel on the host.
+    /// </summary>
+    public const string BatchSetup = """
+        param($Script, $Variables, $Functions, $Modules, $Preferences, $Workload)
+        foreach ($m in $Modules) { Import-Module -Name $m -ErrorAction Stop }
+        foreach ($f in $Functions.GetEnumerator()) { $null = New-Item -Path "function:global:$($f.Key)" -Value ([scriptblock]::Create($f.Value)) -Force }
+        foreach ($v in $Variables.GetEnumerator()) { Set-Variable -Scope Global -Name $v.Key -Value $v.Value }
+        foreach ($p in $Preferences.GetEnumerator()) { Set-Variable -Scope Global -Name $p.Key -Value ([System.Management.Automation.ActionPreference]$p.Value) }
+        if ($Workload) {
+            if (-not (Get-Module -ListAvailable -Name PSParallel)) { throw 'PSParallelNotOnHost' }
+            Import-Module PSParallel -ErrorAction Stop
+            $global:PSParallelWorkload = $Workload
+            $global:PSParallelScript = { $_ | Invoke-ThreadBatch -Workload $global:PSParallelWorkload -ThrottleLimit 1 }
+        }
+        else {
+            $global:PSParallelScript = [scriptblock]::Create($Script)
+        }
+        """;
+
+    /// <summary>The marker BatchSetup throws when a compiled workload finds no PSParallel on the host.</summary>
+    public const string NoModuleMarker = "PSParallelNotOnHost";
+}
