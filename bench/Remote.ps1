@@ -86,10 +86,16 @@ $iterations = [int]($iterations * $size.CpuSeconds / $seconds)
 $cpu = [scriptblock]::Create("`$n = 0; for (`$i = 0; `$i -lt $iterations; `$i++) { `$n += `$i % 7 }; `$n")
 Write-Host "CPU loop: $iterations iterations (~$($size.CpuSeconds) s an item)"
 
+# The usual hand-made fan-out: open sessions shared by ForEach-Object -Parallel threads, each thread
+# taking a free session from a queue for one Invoke-Command (a session runs one command at a time).
 function Invoke-FannedOut([object[]] $Items, [object[]] $Sessions) {
+    $free = [Collections.Concurrent.ConcurrentQueue[object]]::new([object[]]$Sessions)
     $Items | ForEach-Object -Parallel {
-        $s = ($using:Sessions)[$_ % ($using:Sessions).Count]
-        Invoke-Command -Session $s -ScriptBlock { param($x) $x } -ArgumentList $_
+        $queue = $using:free
+        $s = $null
+        while (-not $queue.TryDequeue([ref]$s)) { Start-Sleep -Milliseconds 1 }
+        try { Invoke-Command -Session $s -ScriptBlock { param($x) $x } -ArgumentList $_ }
+        finally { $queue.Enqueue($s) }
     } -ThrottleLimit $Sessions.Count
 }
 

@@ -292,6 +292,10 @@ Describe 'Compiled workloads on remote hosts' {
         $remote = 1..50 | Invoke-ProcessBatch -Workload IsPrime @connection -ThrottleLimit 1 -Ordered
         $local = 1..50 | Invoke-ThreadBatch -Workload IsPrime -Ordered
         @($remote) | Should -Be @($local)
+        $mixed = 7, 'not a number', 8 | Invoke-ProcessBatch -Workload IsPrime @connection -ThrottleLimit 1 -AsResult -ErrorAction SilentlyContinue
+        ($mixed | Where-Object Status -EQ 'Failed').Input | Should -Be 'not a number'
+        ($mixed | Where-Object Input -EQ 7).Output | Should -Be $true
+        ($mixed | Where-Object Input -EQ 7).Worker | Should -Match '^127\.0\.0\.6:\d+$'
     }
 
     It 'says which host lacks PSParallel when a compiled workload cannot run there' {

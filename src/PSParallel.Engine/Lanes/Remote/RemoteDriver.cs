@@ -18,6 +18,19 @@ internal static class RemoteDriver
     public const string SessionSetup = """
         function global:Invoke-PSParallelChunk {
             param([long[]] $PSParallelIndex, [object[]] $PSParallelItem)
+            if ($global:PSParallelWorkload) {
+                # A compiled workload: the whole chunk through PSParallel on the host in one call (a call
+                # per item costs more than the work), then each item's marks, output and errors in turn.
+                $PSParallelN = 0
+                foreach ($PSParallelResult in ($PSParallelItem | Invoke-ThreadBatch -Workload $global:PSParallelWorkload -ThrottleLimit 1 -Ordered -AsResult)) {
+                    [pscustomobject]@{ PSParallelMark = 'Begin'; Index = $PSParallelIndex[$PSParallelN] }
+                    $PSParallelResult.Output
+                    foreach ($PSParallelError in $PSParallelResult.Errors) { Write-Error -ErrorRecord $PSParallelError -ErrorAction Continue }
+                    [pscustomobject]@{ PSParallelMark = 'End'; Index = $PSParallelIndex[$PSParallelN]; StartTime = ([datetime]$PSParallelResult.StartTime).ToUniversalTime(); Ticks = $PSParallelResult.Duration.Ticks }
+                    $PSParallelN++
+                }
+                return
+            }
             for ($PSParallelN = 0; $PSParallelN -lt $PSParallelIndex.Count; $PSParallelN++) {
                 $PSParallelStart = [datetime]::UtcNow
                 $PSParallelClock = [System.Diagnostics.Stopwatch]::StartNew()
@@ -51,9 +64,9 @@ internal static class RemoteDriver
             if (-not (Get-Module -ListAvailable -Name PSParallel)) { throw 'PSParallelNotOnHost' }
             Import-Module PSParallel -ErrorAction Stop
             $global:PSParallelWorkload = $Workload
-            $global:PSParallelScript = { $_ | Invoke-ThreadBatch -Workload $global:PSParallelWorkload -ThrottleLimit 1 }
         }
         else {
+            $global:PSParallelWorkload = $null
             $global:PSParallelScript = [scriptblock]::Create($Script)
         }
         """;
