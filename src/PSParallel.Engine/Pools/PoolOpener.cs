@@ -41,23 +41,22 @@ internal static class PoolOpener
         ScriptRecipe? setup, CancellationToken token)
     {
         var fleet = await RemoteFleet.ConnectAsync(targets, sessionsPerHost, token).ConfigureAwait(false);
-        return (await FromFleetAsync(fleet, setup, token).ConfigureAwait(false), fleet);
+        return (await FromFleetAsync(fleet, setup).ConfigureAwait(false), fleet);
     }
 
     /// <summary>A pool over sessions the user opened (-Session); they stay open when it closes.</summary>
-    public static Task<WarmPool> OpenSessionsAsync(RemoteFleet fleet, ScriptRecipe? setup, CancellationToken token) =>
-        FromFleetAsync(fleet, setup, token);
+    public static Task<WarmPool> OpenSessionsAsync(RemoteFleet fleet) => FromFleetAsync(fleet, setup: null);
 
-    private static async Task<WarmPool> FromFleetAsync(RemoteFleet fleet, ScriptRecipe? setup, CancellationToken token)
+    private static async Task<WarmPool> FromFleetAsync(RemoteFleet fleet, ScriptRecipe? setup)
     {
-        async Task<IReusableLane> Prepared(IReusableLane lane, CancellationToken t)
+        async Task<IReusableLane> Prepared(IReusableLane lane)
         {
-            if (setup is not null && lane is RemoteLane remote) await remote.SetUpForPoolAsync(setup, t).ConfigureAwait(false);
+            if (setup is not null && lane is RemoteLane remote) await remote.SetUpForPoolAsync(setup).ConfigureAwait(false);
             return lane;
         }
         try
         {
-            await Task.WhenAll(fleet.Opened.Select(lane => Prepared(lane, token))).ConfigureAwait(false);
+            await Task.WhenAll(fleet.Opened.Select(Prepared)).ConfigureAwait(false);
         }
         catch
         {
@@ -65,6 +64,6 @@ internal static class PoolOpener
             throw;
         }
         return WarmPool.FromOpened(ExecutionModel.Remote, fleet.Opened,
-            async t => await Prepared(await fleet.OpenReplacementAsync(t).ConfigureAwait(false), t).ConfigureAwait(false), fleet);
+            async t => await Prepared(await fleet.OpenReplacementAsync(t).ConfigureAwait(false)).ConfigureAwait(false), fleet);
     }
 }

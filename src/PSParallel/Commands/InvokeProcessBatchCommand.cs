@@ -83,7 +83,7 @@ public sealed class InvokeProcessBatchCommand : BatchCommandBase
         var pool = HostName is not null
             ? RemoteConnector.Connect(this, RemoteConnector.Targets(HostName, UserName, Port, KeyFilePath, SSHOption, ConnectTimeoutSeconds),
                 ThrottleLimit, setup: null, StopToken)
-            : RemoteConnector.FromSessions(this, Session!, setup: null, StopToken);
+            : RemoteConnector.FromSessions(this, Session!);
         try
         {
             return pool.Lease(recipe, pool.Size, wait: true, StopToken, closeAfter: true);

@@ -155,7 +155,7 @@ public sealed class MeasureConcurrencyModelCommand : WorkCommandBase, IDisposabl
             var pool = RemoteConnector.Connect(this, targets, ThrottleLimit, setup: null, _stop.Token);
             return new RemoteTrialPool(pool, clock.Elapsed, targets.Count);
         }
-        var sessions = RemoteConnector.FromSessions(this, Session!, setup: null, _stop.Token);
+        var sessions = RemoteConnector.FromSessions(this, Session!);
         int hosts = Session!.Select(s => s.ComputerName).Distinct(StringComparer.OrdinalIgnoreCase).Count();
         return new RemoteTrialPool(sessions, TimeSpan.Zero, hosts);
     }

@@ -61,18 +61,9 @@ internal static class RemoteConnector
     }
 
     /// <summary>A pool over the user's own sessions (-Session): they stay open after it.</summary>
-    public static WarmPool FromSessions(PSCmdlet cmdlet, PSSession[] sessions, Engine.Recipes.ScriptRecipe? setup, CancellationToken token)
+    public static WarmPool FromSessions(PSCmdlet cmdlet, PSSession[] sessions)
     {
         var fleet = RemoteFleet.FromSessions(sessions.Select(s => (s.Runspace, s.ComputerName)).ToList());
-        WarmPool pool;
-        try
-        {
-            pool = PoolOpener.OpenSessionsAsync(fleet, setup, token).GetAwaiter().GetResult();
-        }
-        catch (OperationCanceledException)
-        {
-            throw new PipelineStoppedException();
-        }
-        return Report(cmdlet, pool, fleet, done: null);
+        return Report(cmdlet, PoolOpener.OpenSessionsAsync(fleet).GetAwaiter().GetResult(), fleet, done: null);
     }
 }

@@ -8,8 +8,12 @@ namespace PSParallel.Engine.Lanes.Remote;
 /// </summary>
 internal static class RemoteDriver
 {
-    /// <summary>The property that tells a mark from an item's output.</summary>
-    public const string MarkProperty = "PSParallelMark";
+    /// <summary>
+    /// A mark is a string starting with this prefix (a control character no item's text begins with in
+    /// practice): 'B index' before an item, 'E index startTicksUtc durationTicks' after it. Strings
+    /// cross remoting far cheaper than objects, and tiny items pay for two marks each.
+    /// </summary>
+    public const string MarkPrefix = "\u001FPSParallel ";
     public const string ChunkCommand = "Invoke-PSParallelChunk";
     public const string IndexParameter = "PSParallelIndex";
     public const string ItemParameter = "PSParallelItem";
@@ -18,15 +22,16 @@ internal static class RemoteDriver
     public const string SessionSetup = """
         function global:Invoke-PSParallelChunk {
             param([long[]] $PSParallelIndex, [object[]] $PSParallelItem)
+            $PSParallelMark = "$([char]0x1F)PSParallel"
             if ($global:PSParallelWorkload) {
                 # A compiled workload: the whole chunk through PSParallel on the host in one call (a call
                 # per item costs more than the work), then each item's marks, output and errors in turn.
                 $PSParallelN = 0
                 foreach ($PSParallelResult in ($PSParallelItem | Invoke-ThreadBatch -Workload $global:PSParallelWorkload -ThrottleLimit 1 -Ordered -AsResult)) {
-                    [pscustomobject]@{ PSParallelMark = 'Begin'; Index = $PSParallelIndex[$PSParallelN] }
+                    "$PSParallelMark B $($PSParallelIndex[$PSParallelN])"
                     $PSParallelResult.Output
                     foreach ($PSParallelError in $PSParallelResult.Errors) { Write-Error -ErrorRecord $PSParallelError -ErrorAction Continue }
-                    [pscustomobject]@{ PSParallelMark = 'End'; Index = $PSParallelIndex[$PSParallelN]; StartTime = ([datetime]$PSParallelResult.StartTime).ToUniversalTime(); Ticks = $PSParallelResult.Duration.Ticks }
+                    "$PSParallelMark E $($PSParallelIndex[$PSParallelN]) $(([datetime]$PSParallelResult.StartTime).ToUniversalTime().Ticks) $($PSParallelResult.Duration.Ticks)"
                     $PSParallelN++
                 }
                 return
@@ -34,7 +39,7 @@ internal static class RemoteDriver
             for ($PSParallelN = 0; $PSParallelN -lt $PSParallelIndex.Count; $PSParallelN++) {
                 $PSParallelStart = [datetime]::UtcNow
                 $PSParallelClock = [System.Diagnostics.Stopwatch]::StartNew()
-                [pscustomobject]@{ PSParallelMark = 'Begin'; Index = $PSParallelIndex[$PSParallelN] }
+                "$PSParallelMark B $($PSParallelIndex[$PSParallelN])"
                 try {
                     # Each item in a child scope of its own, with $_ bound, as on this machine.
                     $_ = $PSParallelItem[$PSParallelN]
@@ -44,7 +49,7 @@ internal static class RemoteDriver
                     # What the item threw is its error; Continue, so that a preference of Stop cannot end the chunk.
                     Write-Error -ErrorRecord $_ -ErrorAction Continue
                 }
-                [pscustomobject]@{ PSParallelMark = 'End'; Index = $PSParallelIndex[$PSParallelN]; StartTime = $PSParallelStart; Ticks = $PSParallelClock.Elapsed.Ticks }
+                "$PSParallelMark E $($PSParallelIndex[$PSParallelN]) $($PSParallelStart.Ticks) $($PSParallelClock.Elapsed.Ticks)"
             }
         }
         [pscustomobject]@{ ProcessId = $PID; Cores = [Environment]::ProcessorCount }

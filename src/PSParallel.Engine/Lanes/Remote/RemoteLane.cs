@@ -1,4 +1,4 @@
-using System.Collections;
+using System.Globalization;
 using System.Management.Automation;
 using System.Management.Automation.Remoting;
 using System.Management.Automation.Runspaces;
@@ -48,10 +48,10 @@ internal sealed class RemoteLane : IReusableLane
     public int Cores => _session.Cores;
 
     /// <summary>Sets the session up for a batch: its modules, functions, variables, preferences and script or workload.</summary>
-    public Task PrepareAsync(WorkRecipe batch, CancellationToken token) => _session.SetUpAsync(batch.Script, batch.Workload, token);
+    public Task PrepareAsync(WorkRecipe batch, CancellationToken token) => _session.SetUpAsync(batch.Script, batch.Workload);
 
     /// <summary>Sets a pool's session up with the pool's own modules, functions and variables.</summary>
-    public Task SetUpForPoolAsync(ScriptRecipe setup, CancellationToken token) => _session.SetUpAsync(setup, null, token);
+    public Task SetUpForPoolAsync(ScriptRecipe setup) => _session.SetUpAsync(setup, null);
 
     public Task RunAsync(IReadOnlyList<WorkItem> chunk, IAttemptSink sink, CancellationToken token)
     {
@@ -100,11 +100,9 @@ internal sealed class RemoteLane : IReusableLane
 
     private void OnOutput(PSObject value)
     {
-        if (value.Properties[RemoteDriver.MarkProperty]?.Value is string mark)
+        if (value.BaseObject is string text && text.StartsWith(RemoteDriver.MarkPrefix, StringComparison.Ordinal))
         {
-            long index = Convert.ToInt64(value.Properties["Index"]!.Value);
-            if (mark == "Begin") Begin(index);
-            else EndItem(index, value);
+            OnMark(text.AsSpan(RemoteDriver.MarkPrefix.Length));
             return;
         }
         lock (_gate)
@@ -112,6 +110,22 @@ internal sealed class RemoteLane : IReusableLane
             if (_current is null || _currentReleased) return;
             _output.Add(_session.Stamp(value));
         }
+    }
+
+    /// <summary>'B index' or 'E index startTicksUtc durationTicks' (see <see cref="RemoteDriver.MarkPrefix"/>).</summary>
+    private void OnMark(ReadOnlySpan<char> mark)
+    {
+        Span<Range> fields = stackalloc Range[5];
+        int count = mark.Split(fields, ' ');
+        long index = long.Parse(mark[fields[1]], CultureInfo.InvariantCulture);
+        if (mark[fields[0]] is "B")
+        {
+            Begin(index);
+            return;
+        }
+        var start = count > 2 ? new DateTime(long.Parse(mark[fields[2]], CultureInfo.InvariantCulture), DateTimeKind.Utc).ToLocalTime() : DateTime.Now;
+        var duration = TimeSpan.FromTicks(count > 3 ? long.Parse(mark[fields[3]], CultureInfo.InvariantCulture) : 0);
+        EndItem(index, new AttemptTiming(start, duration));
     }
 
     private void Begin(long index)
@@ -133,7 +147,7 @@ internal sealed class RemoteLane : IReusableLane
         }
     }
 
-    private void EndItem(long index, PSObject mark)
+    private void EndItem(long index, AttemptTiming timing)
     {
         WorkItem? item;
         bool report;
@@ -148,12 +162,7 @@ internal sealed class RemoteLane : IReusableLane
             _current = null;
             if (item is not null) _pending.Remove(index);
         }
-        if (report)
-        {
-            var start = mark.Properties["StartTime"]?.Value is DateTime utc ? utc.ToLocalTime() : DateTime.Now;
-            var duration = TimeSpan.FromTicks(Convert.ToInt64(mark.Properties["Ticks"]?.Value ?? 0L));
-            _sink!.End(item!, new AttemptOutcome(output, errors, new AttemptTiming(start, duration)));
-        }
+        if (report) _sink!.End(item!, new AttemptOutcome(output, errors, timing));
         // The chunk ends when the remote pipeline does (Ended), not at its last mark: a session runs
         // one pipeline at a time, so the next chunk must not start before this one has finished.
     }

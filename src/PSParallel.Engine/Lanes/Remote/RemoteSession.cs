@@ -15,6 +15,7 @@ namespace PSParallel.Engine.Lanes.Remote;
 internal sealed class RemoteSession
 {
     private static readonly TimeSpan CloseWait = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan SetupTimeout = TimeSpan.FromSeconds(30);
     private readonly Runspace _runspace;
     private readonly bool _ownsRunspace;
     private readonly Func<RemoteSession, Task>? _endRemoteProcess;
@@ -91,7 +92,7 @@ internal sealed class RemoteSession
     /// Sets the session up (see <see cref="RemoteDriver.BatchSetup"/>): for a batch, its script or
     /// workload with everything the script needs; for a pool, the pool's modules, functions and variables.
     /// </summary>
-    public async Task SetUpAsync(ScriptRecipe? script, Type? workload, CancellationToken token)
+    public async Task SetUpAsync(ScriptRecipe? script, Type? workload)
     {
         using var shell = NewShell();
         shell.AddScript(RemoteDriver.BatchSetup);
@@ -101,20 +102,25 @@ internal sealed class RemoteSession
             .AddParameter("Modules", script?.Modules.ToArray() ?? Array.Empty<string>())
             .AddParameter("Preferences", ToHashtable(script?.Preferences.Select(p => KeyValuePair.Create(p.Key, (object?)p.Value.ToString()))))
             .AddParameter("Workload", workload is null ? null : WorkloadCatalog.BuiltInName(workload) ?? workload.FullName);
-        using var stop = token.Register(() => shell.BeginStop(null, null));
+        // Not stopped when the batch ends meanwhile (the token is not used): a setup takes milliseconds,
+        // and a session given back half set up would have to be closed, though it is fit for the next
+        // batch. A setup that hangs is bounded instead.
+        var invocation = Task.Factory.FromAsync(shell.BeginInvoke(), shell.EndInvoke);
+        if (await Task.WhenAny(invocation, Task.Delay(SetupTimeout, CancellationToken.None)).ConfigureAwait(false) != invocation)
+        {
+            shell.BeginStop(null, null);
+            _ = invocation.ContinueWith(t => _ = t.Exception, TaskScheduler.Default);
+            throw new LaneFailedException($"the session on host '{HostName}' did not finish its setup within {SetupTimeout.TotalSeconds:0} s");
+        }
         try
         {
-            await Task.Factory.FromAsync(shell.BeginInvoke(), shell.EndInvoke).ConfigureAwait(false);
+            await invocation.ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is RuntimeException && ex is not PipelineStoppedException)
+        catch (RuntimeException ex)
         {
             if (IsBrokenBy(ex)) throw Lost(ex);
             if (ex.Message.Contains(RemoteDriver.NoModuleMarker, StringComparison.Ordinal)) throw Errors.ModuleNotOnHost(HostName);
             throw Errors.WorkerSetupFailed($"A session on host '{HostName}'", ex.Message);
-        }
-        catch (PipelineStoppedException)
-        {
-            throw new OperationCanceledException(token);
         }
     }
 
