@@ -12,8 +12,10 @@ namespace PSParallel.Commands;
 /// </summary>
 [Cmdlet(VerbsLifecycle.Invoke, "ProcessBatch", DefaultParameterSetName = ScriptBlockSet)]
 [OutputType(typeof(PSObject), typeof(ItemResult))]
-public sealed class InvokeProcessBatchCommand : BatchCommandBase
+public sealed class InvokeProcessBatchCommand : BatchCommandBase, IDynamicParameters
 {
+    private readonly SshParameters _ssh = new();
+
     /// <summary>Recycle a worker after this many items (0: never).</summary>
     [Parameter]
     [ValidateRange(0, int.MaxValue)]
@@ -29,37 +31,13 @@ public sealed class InvokeProcessBatchCommand : BatchCommandBase
     [ValidateNotNullOrEmpty]
     public string? PowerShellPath { get; set; }
 
-    /// <summary>Run on these hosts over SSH remoting ('user@host:port' accepted, as New-PSSession -HostName).</summary>
-    [Parameter]
-    [ValidateNotNullOrEmpty]
-    public string[]? HostName { get; set; }
-
-    [Parameter]
-    [ValidateNotNullOrEmpty]
-    public string? UserName { get; set; }
-
-    [Parameter]
-    [ValidateRange(1, 65535)]
-    public int Port { get; set; }
-
-    [Parameter]
-    [ValidateNotNullOrEmpty]
-    public string? KeyFilePath { get; set; }
-
-    /// <summary>ssh client options for the connections (New-PSSession -Options).</summary>
-    [Parameter]
-    [ValidateNotNull]
-    public Hashtable? SSHOption { get; set; }
-
-    /// <summary>Bound on opening one host's sessions.</summary>
-    [Parameter]
-    [ValidatePositiveSeconds]
-    public double ConnectTimeoutSeconds { get; set; } = 30;
-
     /// <summary>Run on sessions the user opened (any transport); they stay open after the batch.</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
     public PSSession[]? Session { get; set; }
+
+    /// <summary>-HostName and its connection parameters (see <see cref="SshParameters"/>).</summary>
+    public object GetDynamicParameters() => _ssh;
 
     protected override int DefaultThrottleLimit => Environment.ProcessorCount;
 
@@ -74,15 +52,14 @@ public sealed class InvokeProcessBatchCommand : BatchCommandBase
 
     private protected override IExecutor CreateExecutor()
     {
-        if (HostName is null && Session is null) return CreateRecipe(PowerShellPath).CreateProcessExecutor(MaxItemsPerProcess);
+        if (_ssh.HostName is null && Session is null) return CreateRecipe(PowerShellPath).CreateProcessExecutor(MaxItemsPerProcess);
         foreach (var local in new[] { nameof(PowerShellPath), nameof(MaxItemsPerProcess) })
             if (MyInvocation.BoundParameters.ContainsKey(local)) throw Errors.NotForRemote(local);
-        if (HostName is not null && Session is not null) throw Errors.RemoteTargetsConflict(nameof(HostName), nameof(Session));
+        if (_ssh.HostName is not null && Session is not null) throw Errors.RemoteTargetsConflict(nameof(SshParameters.HostName), nameof(Session));
         var recipe = CreateRecipe();
         // The sessions are opened for this batch and closed when it ends (the user's own -Session stay open).
-        var pool = HostName is not null
-            ? RemoteConnector.Connect(this, RemoteConnector.Targets(HostName, UserName, Port, KeyFilePath, SSHOption, ConnectTimeoutSeconds),
-                ThrottleLimit, setup: null, StopToken)
+        var pool = _ssh.HostName is not null
+            ? RemoteConnector.Connect(this, _ssh.Targets(), ThrottleLimit, setup: null, StopToken)
             : RemoteConnector.FromSessions(this, Session!);
         try
         {

@@ -15,8 +15,9 @@ namespace PSParallel.Commands;
 /// </summary>
 [Cmdlet(VerbsDiagnostic.Measure, "ConcurrencyModel", DefaultParameterSetName = ScriptBlockSet)]
 [OutputType(typeof(ConcurrencyReport))]
-public sealed class MeasureConcurrencyModelCommand : WorkCommandBase, IDisposable
+public sealed class MeasureConcurrencyModelCommand : WorkCommandBase, IDisposable, IDynamicParameters
 {
+    private readonly SshParameters _ssh = new();
     /// <summary>The sample when -SampleSize is not given: every item, up to this many.</summary>
     public const int DefaultSampleLimit = 64;
 
@@ -46,31 +47,6 @@ public sealed class MeasureConcurrencyModelCommand : WorkCommandBase, IDisposabl
     [ValidateNotNullOrEmpty]
     public string? ReportPath { get; set; }
 
-    /// <summary>Add Remote trials on sessions on these hosts (SSH remoting), as Invoke-ProcessBatch -HostName opens them.</summary>
-    [Parameter]
-    [ValidateNotNullOrEmpty]
-    public string[]? HostName { get; set; }
-
-    [Parameter]
-    [ValidateNotNullOrEmpty]
-    public string? UserName { get; set; }
-
-    [Parameter]
-    [ValidateRange(1, 65535)]
-    public int Port { get; set; }
-
-    [Parameter]
-    [ValidateNotNullOrEmpty]
-    public string? KeyFilePath { get; set; }
-
-    [Parameter]
-    [ValidateNotNull]
-    public Hashtable? SSHOption { get; set; }
-
-    [Parameter]
-    [ValidatePositiveSeconds]
-    public double ConnectTimeoutSeconds { get; set; } = 30;
-
     /// <summary>Add Remote trials on sessions the user opened; they stay open.</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
@@ -83,7 +59,10 @@ public sealed class MeasureConcurrencyModelCommand : WorkCommandBase, IDisposabl
 
     private int SampleLimit => SampleSize > 0 ? SampleSize : DefaultSampleLimit;
 
-    private bool MeasuresRemote => HostName is not null || Session is not null;
+    private bool MeasuresRemote => _ssh.HostName is not null || Session is not null;
+
+    /// <summary>-HostName and its connection parameters, for the Remote trials.</summary>
+    public object GetDynamicParameters() => _ssh;
 
     protected override void ProcessRecord()
     {
@@ -147,11 +126,11 @@ public sealed class MeasureConcurrencyModelCommand : WorkCommandBase, IDisposabl
     private RemoteTrialPool OpenRemote()
     {
         if (!MeasuresRemote) throw Errors.RemoteNeedsHosts();
-        if (HostName is not null && Session is not null) throw Errors.RemoteTargetsConflict(nameof(HostName), nameof(Session));
+        if (_ssh.HostName is not null && Session is not null) throw Errors.RemoteTargetsConflict(nameof(SshParameters.HostName), nameof(Session));
         var clock = Stopwatch.StartNew();
-        if (HostName is not null)
+        if (_ssh.HostName is not null)
         {
-            var targets = RemoteConnector.Targets(HostName, UserName, Port, KeyFilePath, SSHOption, ConnectTimeoutSeconds);
+            var targets = _ssh.Targets();
             var pool = RemoteConnector.Connect(this, targets, ThrottleLimit, setup: null, _stop.Token);
             return new RemoteTrialPool(pool, clock.Elapsed, targets.Count);
         }
@@ -194,13 +173,13 @@ public sealed class MeasureConcurrencyModelCommand : WorkCommandBase, IDisposabl
         Pool = Pool is null ? null : PipelineInputText.FindArgument(MyInvocation, nameof(Pool)) ?? "$pool",
         PoolModel = Pool is null ? null : ((WarmPool)Pool.Handle).Model,
         Hosts = MeasuresRemote ? RemoteArguments() : null,
-        HostCount = HostName?.Length ?? Session?.Select(s => s.ComputerName).Distinct(StringComparer.OrdinalIgnoreCase).Count() ?? 1,
+        HostCount = _ssh.HostName?.Length ?? Session?.Select(s => s.ComputerName).Distinct(StringComparer.OrdinalIgnoreCase).Count() ?? 1,
     };
 
     /// <summary>The remote parameters as the caller wrote them, for the recommended command line.</summary>
     private string RemoteArguments()
     {
-        var given = new[] { nameof(HostName), nameof(Session), nameof(UserName), nameof(Port), nameof(KeyFilePath), nameof(SSHOption), nameof(ConnectTimeoutSeconds) }
+        var given = SshParameters.ConnectionSettings.Prepend(nameof(Session)).Prepend(nameof(SshParameters.HostName))
             .Where(MyInvocation.BoundParameters.ContainsKey)
             .Select(p => $"-{p} {PipelineInputText.FindArgument(MyInvocation, p) ?? ArgumentText(MyInvocation.BoundParameters[p])}");
         return string.Join(" ", given);

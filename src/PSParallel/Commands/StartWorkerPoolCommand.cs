@@ -15,9 +15,10 @@ namespace PSParallel.Commands;
 /// </summary>
 [Cmdlet(VerbsLifecycle.Start, "WorkerPool")]
 [OutputType(typeof(WorkerPool))]
-public sealed class StartWorkerPoolCommand : PSCmdlet, IDisposable
+public sealed class StartWorkerPoolCommand : PSCmdlet, IDisposable, IDynamicParameters
 {
     private readonly CancellationTokenSource _stop = new();
+    private readonly SshParameters _ssh = new();
 
     [Parameter(Mandatory = true, Position = 0)]
     [ValidateSet(nameof(ExecutionModel.Thread), nameof(ExecutionModel.Process), IgnoreCase = true)]
@@ -44,35 +45,13 @@ public sealed class StartWorkerPoolCommand : PSCmdlet, IDisposable
     [ValidateNotNullOrEmpty]
     public string? PowerShellPath { get; set; }
 
-    /// <summary>With -Model Process: open sessions on these hosts over SSH remoting (a Remote pool); -ThrottleLimit is per host.</summary>
-    [Parameter]
-    [ValidateNotNullOrEmpty]
-    public string[]? HostName { get; set; }
-
-    [Parameter]
-    [ValidateNotNullOrEmpty]
-    public string? UserName { get; set; }
-
-    [Parameter]
-    [ValidateRange(1, 65535)]
-    public int Port { get; set; }
-
-    [Parameter]
-    [ValidateNotNullOrEmpty]
-    public string? KeyFilePath { get; set; }
-
-    [Parameter]
-    [ValidateNotNull]
-    public Hashtable? SSHOption { get; set; }
-
-    [Parameter]
-    [ValidatePositiveSeconds]
-    public double ConnectTimeoutSeconds { get; set; } = 30;
+    /// <summary>-HostName (with -Model Process: a pool of remote sessions) and its connection parameters.</summary>
+    public object GetDynamicParameters() => _ssh;
 
     protected override void EndProcessing()
     {
         var model = Enum.Parse<ExecutionModel>(Model, ignoreCase: true);
-        if (HostName is not null)
+        if (_ssh.HostName is not null)
         {
             StartRemote(model);
             return;
@@ -111,8 +90,7 @@ public sealed class StartWorkerPoolCommand : PSCmdlet, IDisposable
         try
         {
             var setup = CallerContext.CreateSetup(this, ScriptBlock.Create(""), Variable, Function, Module);
-            var targets = RemoteConnector.Targets(HostName!, UserName, Port, KeyFilePath, SSHOption, ConnectTimeoutSeconds);
-            warm = RemoteConnector.Connect(this, targets, ThrottleLimit, setup, _stop.Token);
+            warm = RemoteConnector.Connect(this, _ssh.Targets(), ThrottleLimit, setup, _stop.Token);
         }
         catch (Exception ex) when (ex is not PipelineStoppedException)
         {

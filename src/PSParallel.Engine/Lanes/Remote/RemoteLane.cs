@@ -93,7 +93,15 @@ internal sealed class RemoteLane : IReusableLane
         }
         _ = Task.Factory.FromAsync(invocation, shell.EndInvoke).ContinueWith(ended => Ended(ended, done, shell), TaskScheduler.Default);
         // The batch stops (Ctrl+C, -TimeoutSeconds): stop the remote pipeline; the chunk ends with it.
-        var onStop = token.Register(() => StopShell(shell));
+        // A chunk whose items have all been reported is left to end by itself: the batch's own end
+        // cancels the token too, and stopping a pipeline as it completes could leave the session
+        // unfit for a warm pool's next batch.
+        var onStop = token.Register(() =>
+        {
+            bool allReported;
+            lock (_gate) allReported = _pending.Count == 0;
+            if (!allReported) StopShell(shell);
+        });
         done.Task.ContinueWith(_ => onStop.Dispose(), TaskScheduler.Default);
         return done.Task;
     }
