@@ -23,7 +23,7 @@ public sealed class ConcurrencyReport
         PowerShellVersion = powerShellVersion;
     }
 
-    /// <summary>Sequential, Thread or Process.</summary>
+    /// <summary>Sequential, Thread, Process or Remote.</summary>
     public string Recommendation { get; }
     /// <summary>The degree of parallelism to run the job at (1 for Sequential).</summary>
     public int ThrottleLimit { get; }
@@ -62,7 +62,7 @@ public sealed class ConcurrencyTrial
         Failed = failed;
     }
 
-    /// <summary>Sequential, Thread or Process.</summary>
+    /// <summary>Sequential, Thread, Process or Remote.</summary>
     public string Model { get; }
     public int ThrottleLimit { get; }
     public int Items { get; }

@@ -117,27 +117,11 @@ internal sealed class ValueReader : IMessagePackFormatter<object?>
                     return list;
                 }
                 case ValueTag.Hashtable:
-                {
                     Pairs(tag, fields);
-                    var table = new Hashtable(Wire.Capacity(fields / 2), StringComparer.CurrentCultureIgnoreCase);
-                    for (int i = 0; i < fields / 2; i++)
-                    {
-                        object key = Key(ref reader, options);
-                        table[key] = Deserialize(ref reader, options);
-                    }
-                    return table;
-                }
+                    return ReadEntries(ref reader, options, fields, new Hashtable(Wire.Capacity(fields / 2), StringComparer.CurrentCultureIgnoreCase));
                 case ValueTag.OrderedDictionary:
-                {
                     Pairs(tag, fields);
-                    var ordered = new OrderedDictionary(Wire.Capacity(fields / 2), StringComparer.CurrentCultureIgnoreCase);
-                    for (int i = 0; i < fields / 2; i++)
-                    {
-                        object key = Key(ref reader, options);
-                        ordered[key] = Deserialize(ref reader, options);
-                    }
-                    return ordered;
-                }
+                    return ReadEntries(ref reader, options, fields, new OrderedDictionary(Wire.Capacity(fields / 2), StringComparer.CurrentCultureIgnoreCase));
                 case ValueTag.PSObject:
                     return ReadPSObject(ref reader, options, fields);
                 default:
@@ -153,6 +137,17 @@ internal sealed class ValueReader : IMessagePackFormatter<object?>
     private static void Fields(ValueTag tag, int actual, int expected)
     {
         if (actual != expected) throw Wire.Bad($"a {tag} value has {expected} fields, this one has {actual}");
+    }
+
+    /// <summary>A hashtable's or ordered dictionary's entries, key and value in turn.</summary>
+    private IDictionary ReadEntries(ref MessagePackReader reader, MessagePackSerializerOptions options, int fields, IDictionary dictionary)
+    {
+        for (int i = 0; i < fields / 2; i++)
+        {
+            object key = Key(ref reader, options);
+            dictionary[key] = Deserialize(ref reader, options);
+        }
+        return dictionary;
     }
 
     private static void Pairs(ValueTag tag, int fields)

@@ -12,31 +12,21 @@ namespace PSParallel.Engine.Lanes.Remote;
 /// process that serves it there. It stamps what comes back with the host (as Invoke-Command does),
 /// sets itself up for a batch, and closes itself without ever making the batch wait.
 /// </summary>
-internal sealed class RemoteSession
+internal sealed class RemoteSession(Runspace runspace, string hostName, int processId, int cores,
+    Func<RemoteSession, Task>? endRemoteProcess, bool ownsRunspace)
 {
     private static readonly TimeSpan CloseWait = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan SetupTimeout = TimeSpan.FromSeconds(30);
-    private readonly Runspace _runspace;
-    private readonly bool _ownsRunspace;
-    private readonly Func<RemoteSession, Task>? _endRemoteProcess;
+    private readonly Runspace _runspace = runspace;
+    private readonly Func<RemoteSession, Task>? _endRemoteProcess = endRemoteProcess;
+    private readonly bool _ownsRunspace = ownsRunspace;
     private int _closed;
 
-    private RemoteSession(Runspace runspace, string hostName, int processId, int cores, Func<RemoteSession, Task>? endRemoteProcess,
-        bool ownsRunspace)
-    {
-        _runspace = runspace;
-        HostName = hostName;
-        ProcessId = processId;
-        Cores = cores;
-        _endRemoteProcess = endRemoteProcess;
-        _ownsRunspace = ownsRunspace;
-    }
-
-    public string HostName { get; }
+    public string HostName { get; } = hostName;
     /// <summary>The process id of the PowerShell serving the session on the host.</summary>
-    public int ProcessId { get; }
+    public int ProcessId { get; } = processId;
     /// <summary>The host's processor count (the default number of sessions there).</summary>
-    public int Cores { get; }
+    public int Cores { get; } = Math.Max(1, cores);
     public bool IsBroken => _runspace.RunspaceStateInfo.State is RunspaceState.Broken or RunspaceState.Closed or RunspaceState.Closing;
 
     /// <summary>
@@ -57,7 +47,7 @@ internal sealed class RemoteSession
         }
         int processId = Convert.ToInt32(answer[0].Properties["ProcessId"]!.Value);
         int cores = Convert.ToInt32(answer[0].Properties["Cores"]!.Value);
-        return new RemoteSession(runspace, hostName, processId, Math.Max(1, cores), endRemoteProcess, ownsRunspace);
+        return new RemoteSession(runspace, hostName, processId, cores, endRemoteProcess, ownsRunspace);
     }
 
     public PowerShell NewShell()
