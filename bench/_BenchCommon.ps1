@@ -151,13 +151,6 @@ function Get-LoadAverage {
     if (Test-Path -LiteralPath '/proc/loadavg') { ((Get-Content -LiteralPath '/proc/loadavg' -Raw) -split ' ')[0..2] -join ' ' } else { 'n/a' }
 }
 
-# Whether any of these load averages (1-minute figure) is at or above 1.5x the core count.
-function Test-Busy([string[]] $Loads) {
-    foreach ($l in $Loads) {
-        if ($l -and $l -ne 'n/a' -and [double]($l -split ' ')[0] -ge 1.5 * [Environment]::ProcessorCount) { return $true }
-    }
-    $false
-}
 
 # Machine paths out of the report (it is committed): the repository, temporary module copies,
 # $PSHOME and the home folder, wherever an error message quoted them.
