@@ -141,7 +141,12 @@ Describe 'Invoke-ProcessBatch -HostName' {
     }
 
     It 'refuses -HostName with -Session, and worker-process parameters with a host' {
-        { 1 | Invoke-ProcessBatch { $_ } -HostName a -Session (New-Object -TypeName psobject) } | Should -Throw
+        $session = New-PSSession -HostName $HostA.HostName -Port $HostA.Port -UserName $HostA.UserName -KeyFilePath $HostA.KeyFilePath -Options $HostA.SSHOption
+        try {
+            $err = Get-FirstError { 1 | Invoke-ProcessBatch { $_ } -HostName $HostA.HostName -Session $session }
+            $err.FullyQualifiedErrorId | Should -BeLike 'RemoteTargetsConflict*'
+        }
+        finally { $session | Remove-PSSession }
         $err = Get-FirstError { 1 | Invoke-ProcessBatch { $_ } @OnlyA -MaxItemsPerProcess 3 }
         $err.FullyQualifiedErrorId | Should -BeLike 'NotForRemote*'
     }
@@ -182,7 +187,8 @@ Describe 'Faults on remote hosts' {
     It '-TimeoutSeconds leaves no remote process of the batch running' {
         $sw = [Diagnostics.Stopwatch]::StartNew()
         $null = 1..4 | Invoke-ProcessBatch { Start-Sleep -Seconds 60 } @OnlyA -ThrottleLimit 2 -TimeoutSeconds 3 -ErrorAction SilentlyContinue -SummaryVariable summary
-        $sw.Elapsed.TotalSeconds | Should -BeLessThan 20
+        # Not a timing: the items sleep 60 s, so a batch that did not stop them would take that long.
+        $sw.Elapsed.TotalSeconds | Should -BeLessThan 30
         $summary.TimedOut | Should -Be 4
         Wait-Until { -not (Get-TestSshSessionProcessId $HostA) } -TimeoutSeconds 15 | Should -BeTrue
     }

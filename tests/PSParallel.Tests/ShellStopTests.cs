@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using System.Management.Automation.Runspaces;
+using PSParallel.Engine.Lanes;
 using PSParallel.Engine.Lanes.Threads;
 using Xunit;
 

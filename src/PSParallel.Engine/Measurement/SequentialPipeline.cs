@@ -2,6 +2,7 @@ using System.Collections;
 using System.Diagnostics;
 using System.Management.Automation;
 using System.Management.Automation.Runspaces;
+using PSParallel.Engine.Lanes;
 using PSParallel.Engine.Lanes.Threads;
 using PSParallel.Engine.Protocol;
 using PSParallel.Engine.Recipes;

@@ -39,7 +39,7 @@ internal sealed class RemoteFleet : IHostReport
     {
         var fleet = new RemoteFleet(targets.Select(t => new HostEntry(t)), sessionsPerHost);
         var connecting = fleet._hosts.Select(h => fleet.ConnectHostAsync(h, token)).ToArray();
-        fleet.Opened = (await AllOrCloseAsync(connecting).ConfigureAwait(false)).SelectMany(lanes => lanes).ToList();
+        fleet.Opened = (await AllOrCloseAsync(connecting, lanes => { foreach (var lane in lanes) lane.Dispose(); }).ConfigureAwait(false)).SelectMany(lanes => lanes).ToList();
         return fleet;
     }
 
@@ -93,7 +93,7 @@ internal sealed class RemoteFleet : IHostReport
         }).ToArray();
         try
         {
-            var rest = await AllOrCloseAsync(more).ConfigureAwait(false);
+            var rest = await AllOrCloseAsync(more, lane => lane?.Dispose()).ConfigureAwait(false);
             return rest.Where(l => l is not null).Prepend(first).ToList()!;
         }
         catch
@@ -107,7 +107,7 @@ internal sealed class RemoteFleet : IHostReport
     /// Waits for every opening; when one fails (a stop while connecting), closes the sessions the
     /// others opened, so that none outlives the call.
     /// </summary>
-    private static async Task<T[]> AllOrCloseAsync<T>(Task<T>[] opening)
+    private static async Task<T[]> AllOrCloseAsync<T>(Task<T>[] opening, Action<T> close)
     {
         try
         {
@@ -115,11 +115,7 @@ internal sealed class RemoteFleet : IHostReport
         }
         catch
         {
-            foreach (var done in opening.Where(t => t.IsCompletedSuccessfully))
-            {
-                if (done.Result is IDisposable lane) lane.Dispose();
-                else if (done.Result is IEnumerable<RemoteLane> lanes) foreach (var l in lanes) l.Dispose();
-            }
+            foreach (var done in opening.Where(t => t.IsCompletedSuccessfully)) close(done.Result);
             throw;
         }
     }

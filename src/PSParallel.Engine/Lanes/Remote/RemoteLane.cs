@@ -74,12 +74,7 @@ internal sealed class RemoteLane : IReusableLane
         shell.AddCommand(RemoteDriver.ChunkCommand).AddParameter(RemoteDriver.IndexParameter, indexes).AddParameter(RemoteDriver.ItemParameter, inputs);
         var output = new PSDataCollection<PSObject>();
         output.DataAdded += (s, e) => OnOutput(((PSDataCollection<PSObject>)s!)[e.Index]);
-        shell.Streams.Error.DataAdded += (s, e) => OnError(((PSDataCollection<ErrorRecord>)s!)[e.Index]);
-        shell.Streams.Verbose.DataAdded += (s, e) => OnStream(StreamRecord.Verbose(((PSDataCollection<VerboseRecord>)s!)[e.Index].Message));
-        shell.Streams.Warning.DataAdded += (s, e) => OnStream(StreamRecord.Warning(((PSDataCollection<WarningRecord>)s!)[e.Index].Message));
-        shell.Streams.Debug.DataAdded += (s, e) => OnStream(StreamRecord.Debug(((PSDataCollection<DebugRecord>)s!)[e.Index].Message));
-        shell.Streams.Information.DataAdded += (s, e) => OnStream(StreamRecord.Of(((PSDataCollection<InformationRecord>)s!)[e.Index]));
-        shell.Streams.Progress.DataAdded += (s, e) => OnStream(StreamRecord.Of(((PSDataCollection<ProgressRecord>)s!)[e.Index]));
+        shell.Forward(OnError, OnStream);
         IAsyncResult invocation;
         try
         {
@@ -100,7 +95,7 @@ internal sealed class RemoteLane : IReusableLane
         {
             bool allReported;
             lock (_gate) allReported = _pending.Count == 0;
-            if (!allReported) StopShell(shell);
+            if (!allReported) shell.TryBeginStop();
         });
         done.Task.ContinueWith(_ => onStop.Dispose(), TaskScheduler.Default);
         return done.Task;
@@ -217,22 +212,11 @@ internal sealed class RemoteLane : IReusableLane
         PowerShell? shell;
         lock (_gate) shell = _shell;
         if (shell is null) return;
-        StopShell(shell);
+        shell.TryBeginStop();
         _ = Task.Delay(StopGrace).ContinueWith(_ =>
         {
             if (shell.InvocationStateInfo.State is PSInvocationState.Running or PSInvocationState.Stopping) _session.ForceClose();
         }, TaskScheduler.Default);
-    }
-
-    private static void StopShell(PowerShell shell)
-    {
-        try
-        {
-            shell.BeginStop(null, null);
-        }
-        catch (Exception ex) when (ex is ObjectDisposedException or InvalidOperationException)
-        {
-        }
     }
 
     /// <summary>Closes the session in the background: a stuck session must not hold up the batch's end.</summary>
@@ -241,7 +225,7 @@ internal sealed class RemoteLane : IReusableLane
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         PowerShell? shell;
         lock (_gate) shell = _shell;
-        if (shell is not null && shell.InvocationStateInfo.State == PSInvocationState.Running) StopShell(shell);
+        if (shell is not null && shell.InvocationStateInfo.State == PSInvocationState.Running) shell.TryBeginStop();
         _session.Close();
         _closed();
     }

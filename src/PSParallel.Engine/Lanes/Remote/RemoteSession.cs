@@ -21,6 +21,7 @@ internal sealed class RemoteSession(Runspace runspace, string hostName, int proc
     private readonly Func<RemoteSession, Task>? _endRemoteProcess = endRemoteProcess;
     private readonly bool _ownsRunspace = ownsRunspace;
     private int _closed;
+    private int _ending;
 
     public string HostName { get; } = hostName;
     /// <summary>The process id of the PowerShell serving the session on the host.</summary>
@@ -98,7 +99,7 @@ internal sealed class RemoteSession(Runspace runspace, string hostName, int proc
         var invocation = Task.Factory.FromAsync(shell.BeginInvoke(), shell.EndInvoke);
         if (await Task.WhenAny(invocation, Task.Delay(SetupTimeout, CancellationToken.None)).ConfigureAwait(false) != invocation)
         {
-            shell.BeginStop(null, null);
+            shell.TryBeginStop();
             _ = invocation.ContinueWith(t => _ = t.Exception, TaskScheduler.Default);
             throw new LaneFailedException($"the session on host '{HostName}' did not finish its setup within {SetupTimeout.TotalSeconds:0} s");
         }
@@ -135,8 +136,15 @@ internal sealed class RemoteSession(Runspace runspace, string hostName, int proc
     /// </summary>
     public void ForceClose()
     {
-        if (_endRemoteProcess is not null) _ = _endRemoteProcess(this).ContinueWith(t => _ = t.Exception, TaskScheduler.Default);
+        EndRemoteProcess();
         Close();
+    }
+
+    /// <summary>Ends the remote process from another session, once: a forced close and a close that hangs may both ask.</summary>
+    private void EndRemoteProcess()
+    {
+        if (_endRemoteProcess is null || Interlocked.Exchange(ref _ending, 1) != 0) return;
+        _ = _endRemoteProcess(this).ContinueWith(t => _ = t.Exception, TaskScheduler.Default);
     }
 
     /// <summary>
@@ -159,7 +167,7 @@ internal sealed class RemoteSession(Runspace runspace, string hostName, int proc
         if (_endRemoteProcess is null) return;
         _ = Task.WhenAny(closing, Task.Delay(CloseWait)).ContinueWith(first =>
         {
-            if (first.Result != closing) _ = _endRemoteProcess(this).ContinueWith(t => _ = t.Exception, TaskScheduler.Default);
+            if (first.Result != closing) EndRemoteProcess();
         }, TaskScheduler.Default);
     }
 }

@@ -23,12 +23,7 @@ internal sealed class RunspaceLane : IReusableLane
         _shell = PowerShell.Create();
         _shell.Runspace = runspace;
         _shell.AddScript(DriverScript).AddArgument(_driver);
-        _shell.Streams.Error.DataAdded += (s, e) => _driver.OnError(((PSDataCollection<ErrorRecord>)s!)[e.Index]);
-        _shell.Streams.Verbose.DataAdded += (s, e) => _driver.OnStreamRecord(StreamRecord.Verbose(((PSDataCollection<VerboseRecord>)s!)[e.Index].Message));
-        _shell.Streams.Warning.DataAdded += (s, e) => _driver.OnStreamRecord(StreamRecord.Warning(((PSDataCollection<WarningRecord>)s!)[e.Index].Message));
-        _shell.Streams.Debug.DataAdded += (s, e) => _driver.OnStreamRecord(StreamRecord.Debug(((PSDataCollection<DebugRecord>)s!)[e.Index].Message));
-        _shell.Streams.Information.DataAdded += (s, e) => _driver.OnStreamRecord(StreamRecord.Of(((PSDataCollection<InformationRecord>)s!)[e.Index]));
-        _shell.Streams.Progress.DataAdded += (s, e) => _driver.OnStreamRecord(StreamRecord.Of(((PSDataCollection<ProgressRecord>)s!)[e.Index]));
+        _shell.Forward(_driver.OnError, _driver.OnStreamRecord);
     }
 
     public int WorkerId => _runspace.Id;

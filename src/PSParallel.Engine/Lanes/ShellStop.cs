@@ -1,6 +1,6 @@
 using System.Management.Automation;
 
-namespace PSParallel.Engine.Lanes.Threads;
+namespace PSParallel.Engine.Lanes;
 
 /// <summary>Asks a PowerShell invocation to stop from another thread, where it may be ending meanwhile.</summary>
 internal static class ShellStop
@@ -12,7 +12,8 @@ internal static class ShellStop
     /// (PowerShell issue 21275; seen here about once in 60 trials, when a trial's batch was disposed
     /// as its last chunk ended). Then the invocation has ended and there is nothing left to stop.
     /// Callers use this from cancellation callbacks, where a throw would leave
-    /// CancellationTokenSource.Cancel half done and the rest of the batch's stop undone.
+    /// CancellationTokenSource.Cancel half done and the rest of the batch's stop undone. A remote
+    /// lane's shell may also have been disposed, or its invocation never started, by then.
     /// </summary>
     public static void TryBeginStop(this PowerShell shell)
     {
@@ -20,7 +21,7 @@ internal static class ShellStop
         {
             shell.BeginStop(null, null);
         }
-        catch (NullReferenceException)
+        catch (Exception ex) when (ex is NullReferenceException or ObjectDisposedException or InvalidOperationException)
         {
         }
     }
