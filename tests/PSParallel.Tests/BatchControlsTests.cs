@@ -66,8 +66,10 @@ public class BatchControlsTests
     [Fact]
     public void A_percentage_below_the_limit_does_not_halt()
     {
+        // Lanes finish items out of order, so the 4 failures may be the first to settle: 4 of the first
+        // 10 is 40 %, which the limit must stay above for the test not to depend on that order.
         var inputs = Enumerable.Range(0, 40).Select(i => i % 10 == 0 ? Step.Fail(i) : Step.Echo(i)).ToList();
-        var run = Drive.Run(Options(throttle: 3, maxPercent: 20, maxFailures: 5), typeof(StepWorkload), inputs);
+        var run = Drive.Run(Options(throttle: 3, maxPercent: 45, maxFailures: 5), typeof(StepWorkload), inputs);
         Assert.Null(run.Error);
         Drive.AssertCounts(run, succeeded: 36, failed: 4);
         Assert.Equal("", run.Summary.HaltReason);
