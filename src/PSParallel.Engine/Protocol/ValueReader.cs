@@ -55,24 +55,9 @@ internal sealed class ValueReader : IMessagePackFormatter<object?>
             int code = Wire.Int32(ref reader, "value tag");
             int fields = count - 1;
             var tag = (ValueTag)code;
+            if (TaggedIntegers.IsTagged(tag)) return TaggedInteger(ref reader, tag, fields);
             switch (tag)
             {
-                case ValueTag.SByte:
-                    return Integer(ref reader, tag, fields, static (ref MessagePackReader r) => r.ReadSByte());
-                case ValueTag.Byte:
-                    return Integer(ref reader, tag, fields, static (ref MessagePackReader r) => r.ReadByte());
-                case ValueTag.Int16:
-                    return Integer(ref reader, tag, fields, static (ref MessagePackReader r) => r.ReadInt16());
-                case ValueTag.UInt16:
-                    return Integer(ref reader, tag, fields, static (ref MessagePackReader r) => r.ReadUInt16());
-                case ValueTag.UInt32:
-                    return Integer(ref reader, tag, fields, static (ref MessagePackReader r) => r.ReadUInt32());
-                case ValueTag.Int64:
-                    return Integer(ref reader, tag, fields, static (ref MessagePackReader r) => r.ReadInt64());
-                case ValueTag.UInt64:
-                    return Integer(ref reader, tag, fields, static (ref MessagePackReader r) => r.ReadUInt64());
-                case ValueTag.Char:
-                    return (char)Integer(ref reader, tag, fields, static (ref MessagePackReader r) => r.ReadUInt16());
                 case ValueTag.Decimal:
                 {
                     Fields(tag, fields, 4);
@@ -155,16 +140,14 @@ internal sealed class ValueReader : IMessagePackFormatter<object?>
         if (fields % 2 != 0) throw Wire.Bad($"a {tag} value has key/value pairs, this one has {fields} fields");
     }
 
-    private delegate T IntegerReader<T>(ref MessagePackReader reader);
-
-    /// <summary>A value of one integer field, read by <paramref name="read"/>, range-checked.</summary>
-    private static T Integer<T>(ref MessagePackReader reader, ValueTag tag, int fields, IntegerReader<T> read)
+    /// <summary>A value of one integer field (<see cref="TaggedIntegers"/>), range-checked.</summary>
+    private static object TaggedInteger(ref MessagePackReader reader, ValueTag tag, int fields)
     {
         Fields(tag, fields, 1);
         Wire.Expect(ref reader, MessagePackType.Integer, tag.ToString());
         try
         {
-            return read(ref reader);
+            return TaggedIntegers.Read(ref reader, tag);
         }
         catch (OverflowException)
         {

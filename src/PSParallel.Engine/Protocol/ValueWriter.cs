@@ -138,43 +138,15 @@ internal sealed class ValueWriter
             case Enum e:
                 WriteEnum(ref writer, e);
                 return true;
-            case long l:
-                Tag(ref writer, ValueTag.Int64, 1);
-                writer.Write(l);
-                return true;
-            case sbyte sb:
-                Tag(ref writer, ValueTag.SByte, 1);
-                writer.Write(sb);
-                return true;
-            case byte by:
-                Tag(ref writer, ValueTag.Byte, 1);
-                writer.Write(by);
-                return true;
-            case short sh:
-                Tag(ref writer, ValueTag.Int16, 1);
-                writer.Write(sh);
-                return true;
-            case ushort us:
-                Tag(ref writer, ValueTag.UInt16, 1);
-                writer.Write(us);
-                return true;
-            case uint ui:
-                Tag(ref writer, ValueTag.UInt32, 1);
-                writer.Write(ui);
-                return true;
-            case ulong ul:
-                Tag(ref writer, ValueTag.UInt64, 1);
-                writer.Write(ul);
+            case object number when TaggedIntegers.TryGetTag(number, out var tag):
+                Tag(ref writer, tag, 1);
+                TaggedIntegers.Write(ref writer, number);
                 return true;
             case decimal m:
                 Span<int> bits = stackalloc int[4];
                 decimal.GetBits(m, bits);
                 Tag(ref writer, ValueTag.Decimal, 4);
                 foreach (int part in bits) writer.Write(part);
-                return true;
-            case char c:
-                Tag(ref writer, ValueTag.Char, 1);
-                writer.Write((ushort)c);
                 return true;
             case DateTime dt:
                 Tag(ref writer, ValueTag.DateTime, 2);
