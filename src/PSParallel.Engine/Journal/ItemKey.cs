@@ -11,8 +11,36 @@ namespace PSParallel.Engine.Journal;
 /// is in the input (1 for the first), so a resumed list may be reordered or extended. In memory an
 /// item is known by a 128-bit hash of the text, which keeps a long run's bookkeeping small.
 /// </summary>
-internal readonly record struct ItemKey(string Text, int Occurrence, UInt128 Hash)
+internal readonly struct ItemKey
 {
+    // The text, or a number whose text is made when the journal line is (a number cannot change
+    // meanwhile): keys are made on the pipeline thread, which paces a batch of small items, and a
+    // number's key then costs no string there.
+    private readonly object _textOrNumber;
+
+    public ItemKey(object textOrNumber, int occurrence, UInt128 hash)
+    {
+        _textOrNumber = textOrNumber;
+        Occurrence = occurrence;
+        Hash = hash;
+    }
+
+    public int Occurrence { get; }
+    public UInt128 Hash { get; }
+
+    public string Text => _textOrNumber as string ?? (_textOrNumber as IFormattable)?.ToString(null, CultureInfo.InvariantCulture) ?? "";
+
+    /// <summary>The key's number, when the key is one (its text is the number's invariant text).</summary>
+    public IUtf8SpanFormattable? Number => _textOrNumber as IUtf8SpanFormattable;
+
+    /// <summary>The longest invariant text of a number <see cref="AsNumber"/> gives (a negative decimal).</summary>
+    internal const int MaxNumberChars = 64;
+
+    /// <summary>The value, when it is a number: its text is its invariant text, as <see cref="TextOf"/> makes it.</summary>
+    public static object? AsNumber(object? value) =>
+        Unwrap(value) is var number && number is int or long or double or short or byte or sbyte or ushort or uint or ulong or float or decimal
+            ? number
+            : null;
     /// <summary>Texts longer than this are replaced by their SHA-256, so a journal line stays short.</summary>
     internal const int MaxTextLength = 256;
     private const int MaxDepth = 3;
@@ -37,7 +65,9 @@ internal readonly record struct ItemKey(string Text, int Occurrence, UInt128 Has
     /// and a multiplicative one, each finished with MurmurHash3's mix). Not cryptographic: it tells
     /// apart the items of one run, it does not defend against crafted input.
     /// </summary>
-    public static UInt128 HashOf(string text)
+    public static UInt128 HashOf(string text) => HashOf(text.AsSpan());
+
+    public static UInt128 HashOf(ReadOnlySpan<char> text)
     {
         ulong fnv = 14695981039346656037UL, mul = 0x9E3779B97F4A7C15UL ^ (ulong)text.Length;
         foreach (char c in text)
@@ -183,10 +213,24 @@ internal sealed class ItemKeys
 
     public ItemKey Next(object? input)
     {
-        string text = ItemKey.TextOf(input);
-        var hash = ItemKey.HashOf(text);
+        object source;
+        UInt128 hash;
+        if (ItemKey.AsNumber(input) is ISpanFormattable number)
+        {
+            Span<char> text = stackalloc char[ItemKey.MaxNumberChars];
+            if (!number.TryFormat(text, out int length, default, CultureInfo.InvariantCulture))
+                throw new InvalidOperationException("a number's key did not fit its buffer");
+            hash = ItemKey.HashOf(text[..length]);
+            source = number;
+        }
+        else
+        {
+            string text = ItemKey.TextOf(input);
+            hash = ItemKey.HashOf(text);
+            source = text;
+        }
         ref int count = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_seen, hash, out _);
         count++;
-        return new ItemKey(text, count, hash);
+        return new ItemKey(source, count, hash);
     }
 }

@@ -28,7 +28,16 @@ internal static class JournalLine
         Raw(line, "{\"index\":"u8);
         Number(line, item.Index);
         Raw(line, ",\"key\":"u8);
-        Text(line, item.Key.Text);
+        if (item.Key.Number is { } number)
+        {
+            Raw(line, "\""u8);
+            Formatted(line, number, default);
+            Raw(line, "\""u8);
+        }
+        else
+        {
+            Text(line, item.Key.Text);
+        }
         Raw(line, ",\"occurrence\":"u8);
         Number(line, item.Key.Occurrence);
         Raw(line, ",\"status\":\""u8);

@@ -67,7 +67,9 @@ internal sealed class BatchRunner : IDisposable
     {
         Drain(TimeSpan.Zero);
         if (_ledger.IsHalted) EndHalted();
-        while (_ledger.Admitted - _emitted >= _options.Capacity && !_ledger.IsStopping) Drain(WaitStep);
+        // Items held for their journal lines have settled: they leave the window, or each flush
+        // interval's items would fill it and force a write (and a wait) every few hundred items.
+        while (_ledger.Admitted - _emitted - _held.Count >= _options.Capacity && !_ledger.IsStopping) Drain(WaitStep);
         if (!_ledger.IsStopping) _scheduler.Start();
         _ledger.Admit(input);
     }

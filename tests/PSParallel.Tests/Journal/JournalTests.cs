@@ -73,6 +73,18 @@ public sealed class ItemKeyTests
         var seen = new[] { "a", "b", "a", "a", "b" }.Select(v => keys.Next(v)).Select(k => (k.Text, k.Occurrence)).ToList();
         Assert.Equal(new[] { ("a", 1), ("b", 1), ("a", 2), ("a", 3), ("b", 2) }, seen);
     }
+
+    [Fact]
+    public void A_number_is_keyed_like_its_text_though_its_text_is_made_later()
+    {
+        // Numbers skip making a string on the pipeline thread; the key must not change by it.
+        var keys = new ItemKeys();
+        var values = new object?[] { 5, "5", PSObject.AsPSObject(5L), 1.5, "1.5", -7.25m, (byte)200, ulong.MaxValue, double.NaN };
+        var seen = values.Select(v => keys.Next(v)).ToList();
+        Assert.Equal(new[] { "5", "5", "5", "1.5", "1.5", "-7.25", "200", "18446744073709551615", "NaN" }, seen.Select(k => k.Text));
+        Assert.Equal(new[] { 1, 2, 3, 1, 2, 1, 1, 1, 1 }, seen.Select(k => k.Occurrence));
+        for (int i = 0; i < values.Length; i++) Assert.Equal(ItemKey.HashOf(ItemKey.TextOf(values[i])), seen[i].Hash);
+    }
 }
 
 public sealed class JournalFileTests : IDisposable
