@@ -10,20 +10,19 @@ namespace PSParallel.Engine.Journal;
 /// item of a million-item batch, so no intermediate strings or JSON writer):
 /// {"index":0,"key":"...","occurrence":1,"status":"Succeeded","attempts":1,"durationMs":1.5,
 /// "worker":42,"endTime":"2025-01-01T00:00:00.000Z"} (UTC) and, when there is one, "reason" and "error".
+/// One formatter per journal, used under the journal's lock: it remembers the last end time it wrote.
 /// </summary>
-internal static class JournalLine
+internal sealed class JournalLine
 {
     private const int MaxErrorLength = 500;
     private static readonly byte[][] StatusNames = Enum.GetValues<ItemStatus>()
         .Select(s => Encoding.UTF8.GetBytes(s.ToString())).ToArray();
 
     /// <summary>The last end time written, to the millisecond, and its text: items settling together share it.</summary>
-    [ThreadStatic]
-    private static long t_lastMillisecond;
-    [ThreadStatic]
-    private static byte[]? t_lastTime;
+    private long _lastMillisecond;
+    private byte[]? _lastTime;
 
-    public static void Write(ArrayBufferWriter<byte> line, WorkItem item)
+    public void Write(ArrayBufferWriter<byte> line, WorkItem item)
     {
         Raw(line, "{\"index\":"u8);
         Number(line, item.Index);
@@ -87,13 +86,13 @@ internal static class JournalLine
     }
 
     /// <summary>A UTC time in ISO 8601 to the millisecond (2025-01-01T00:00:00.000Z), formatted once per millisecond.</summary>
-    private static byte[] TimeText(DateTime utc)
+    private byte[] TimeText(DateTime utc)
     {
         long millisecond = utc.Ticks / TimeSpan.TicksPerMillisecond;
-        if (t_lastTime is { } cached && t_lastMillisecond == millisecond) return cached;
+        if (_lastTime is { } cached && _lastMillisecond == millisecond) return cached;
         var text = Encoding.ASCII.GetBytes(utc.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture));
-        t_lastMillisecond = millisecond;
-        return t_lastTime = text;
+        _lastMillisecond = millisecond;
+        return _lastTime = text;
     }
 
     private static void Number<T>(ArrayBufferWriter<byte> line, T value) where T : IUtf8SpanFormattable =>
