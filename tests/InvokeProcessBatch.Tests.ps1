@@ -619,7 +619,7 @@ namespace $ns
 }
 "@
         $dll = Join-Path $TestDrive "$ns.dll"
-        Add-Type -TypeDefinition $source -ReferencedAssemblies $contracts, ([psobject].Assembly.Location) -OutputAssembly $dll -OutputType Library -IgnoreWarnings -WarningAction SilentlyContinue
+        Add-Type -TypeDefinition $source -ReferencedAssemblies $contracts, ([psobject].Assembly.Location) -OutputAssembly $dll -OutputType Library
         $script:pidDoubler = [System.Reflection.Assembly]::LoadFrom($dll).GetType("$ns.PidDoubler", $true)
     }
 

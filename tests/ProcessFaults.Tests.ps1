@@ -15,7 +15,7 @@ BeforeAll {
     # error before the stack runs out.
     $script:crashNs = 'PProcCrash' + [guid]::NewGuid().ToString('N')
     $script:crashDll = Join-Path $TestDrive "$crashNs.dll"
-    Add-Type -OutputAssembly $crashDll -OutputType Library -IgnoreWarnings -WarningAction SilentlyContinue -TypeDefinition @"
+    Add-Type -OutputAssembly $crashDll -OutputType Library -TypeDefinition @"
 namespace $crashNs
 {
     public static class Crasher

@@ -340,9 +340,7 @@ namespace $ns
 }
 "@
         $script:dll = Join-Path $TestDrive "$ns.dll"
-        # -IgnoreWarnings: the contracts assembly targets net8.0 and pwsh may run on a newer
-        # runtime (CS1701, a warning, would otherwise fail Add-Type).
-        Add-Type -TypeDefinition $source -ReferencedAssemblies $contracts, ([psobject].Assembly.Location), 'System.Threading', 'System.Threading.Thread' -OutputAssembly $dll -OutputType Library -IgnoreWarnings -WarningAction SilentlyContinue
+        Add-Type -TypeDefinition $source -ReferencedAssemblies $contracts, ([psobject].Assembly.Location), 'System.Threading', 'System.Threading.Thread' -OutputAssembly $dll -OutputType Library
         $asm = [System.Reflection.Assembly]::LoadFrom($dll)
         $script:T = @{}
         foreach ($n in 'Doubler', 'WhereAmI', 'Failer', 'Waiter', 'ThrowsOnCancel', 'AsyncDelay', 'NeedsArgument', 'NotAWorkload') { $T[$n] = $asm.GetType("$ns.$n", $true) }
