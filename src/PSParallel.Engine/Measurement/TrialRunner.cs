@@ -75,14 +75,6 @@ internal sealed class TrialRunner
     }
 
     /// <summary>
-    /// Runs on a lane before its clock starts. PowerShell interprets a script block for its first
-    /// several calls and then compiles it, which makes it several times faster; the engine's own
-    /// paths are compiled on first use too. Each runspace or worker pays that once, like opening
-    /// it: the sequential trial leaves it out (a session running the job itself pays it once) and
-    /// pool trials count it in their start-up. Up to <see cref="PassClock.WarmUpCalls"/> items, or
-    /// <paramref name="budget"/>, whichever comes first.
-    /// </summary>
-    /// <summary>
     /// A worker process (or a remote session) is a PowerShell of its own, whose runtime has compiled
     /// nothing of the script's paths yet: its items run up to twice as slow for their first second or
     /// so (measured: 146, 90, 88, 99, 104, 113, 103, 132, then 75 ms for a 75 ms item), which a sample
@@ -90,6 +82,14 @@ internal sealed class TrialRunner
     /// </summary>
     private static readonly TimeSpan WorkerWarmUpTime = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// Runs on a lane before its clock starts. PowerShell interprets a script block for its first
+    /// several calls and then compiles it, which makes it several times faster; the engine's own
+    /// paths are compiled on first use too. Each runspace or worker pays that once, like opening
+    /// it: the sequential trial leaves it out (a session running the job itself pays it once) and
+    /// pool trials count it in their start-up. Up to <see cref="PassClock.WarmUpCalls"/> items, or
+    /// <paramref name="budget"/>, whichever comes first.
+    /// </summary>
     private void WarmUp(ILane lane, TimeSpan budget)
     {
         var clock = Stopwatch.StartNew();
