@@ -48,7 +48,7 @@ internal sealed class JournalLine
         Raw(line, ",\"worker\":"u8);
         // A number on this machine; 'host:pid' for a remote host.
         if (item.Host is null) Number(line, item.Worker);
-        else Text(line, $"{item.Host}:{item.Worker}");
+        else Text(line, (string)item.WorkerName);
         Raw(line, ",\"endTime\":\""u8);
         Raw(line, TimeText(item.SettledAt));
         Raw(line, "\""u8);

@@ -55,12 +55,9 @@ public sealed class InvokeProcessBatchCommand : BatchCommandBase, IDynamicParame
         if (_ssh.HostName is null && Session is null) return CreateRecipe(PowerShellPath).CreateProcessExecutor(MaxItemsPerProcess);
         foreach (var local in new[] { nameof(PowerShellPath), nameof(MaxItemsPerProcess) })
             if (MyInvocation.BoundParameters.ContainsKey(local)) throw Errors.NotForRemote(local);
-        if (_ssh.HostName is not null && Session is not null) throw Errors.RemoteTargetsConflict(nameof(SshParameters.HostName), nameof(Session));
         var recipe = CreateRecipe();
         // The sessions are opened for this batch and closed when it ends (the user's own -Session stay open).
-        var pool = _ssh.HostName is not null
-            ? RemoteConnector.Connect(this, _ssh.Targets(), ThrottleLimit, setup: null, StopToken)
-            : RemoteConnector.FromSessions(this, Session!);
+        var pool = RemoteConnector.Open(this, _ssh, Session, ThrottleLimit, StopToken);
         try
         {
             return pool.Lease(recipe, pool.Size, wait: true, StopToken, closeAfter: true);

@@ -126,17 +126,11 @@ public sealed class MeasureConcurrencyModelCommand : WorkCommandBase, IDisposabl
     private RemoteTrialPool OpenRemote()
     {
         if (!MeasuresRemote) throw Errors.RemoteNeedsHosts();
-        if (_ssh.HostName is not null && Session is not null) throw Errors.RemoteTargetsConflict(nameof(SshParameters.HostName), nameof(Session));
         var clock = Stopwatch.StartNew();
-        if (_ssh.HostName is not null)
-        {
-            var targets = _ssh.Targets();
-            var pool = RemoteConnector.Connect(this, targets, ThrottleLimit, setup: null, _stop.Token);
-            return new RemoteTrialPool(pool, clock.Elapsed, targets.Count);
-        }
-        var sessions = RemoteConnector.FromSessions(this, Session!);
-        int hosts = Session!.Select(s => s.ComputerName).Distinct(StringComparer.OrdinalIgnoreCase).Count();
-        return new RemoteTrialPool(sessions, TimeSpan.Zero, hosts);
+        var pool = RemoteConnector.Open(this, _ssh, Session, ThrottleLimit, _stop.Token);
+        // The user's own sessions were open already: they cost the job no start-up.
+        var connect = _ssh.HostName is not null ? clock.Elapsed : TimeSpan.Zero;
+        return new RemoteTrialPool(pool, connect, RemoteConnector.HostCount(_ssh, Session));
     }
 
     protected override void StopProcessing() => _stop.Cancel();
@@ -173,7 +167,7 @@ public sealed class MeasureConcurrencyModelCommand : WorkCommandBase, IDisposabl
         Pool = Pool is null ? null : PipelineInputText.FindArgument(MyInvocation, nameof(Pool)) ?? "$pool",
         PoolModel = Pool is null ? null : ((WarmPool)Pool.Handle).Model,
         Hosts = MeasuresRemote ? RemoteArguments() : null,
-        HostCount = _ssh.HostName?.Length ?? Session?.Select(s => s.ComputerName).Distinct(StringComparer.OrdinalIgnoreCase).Count() ?? 1,
+        HostCount = RemoteConnector.HostCount(_ssh, Session),
     };
 
     /// <summary>The remote parameters as the caller wrote them, for the recommended command line.</summary>

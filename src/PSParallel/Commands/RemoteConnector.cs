@@ -22,6 +22,21 @@ internal static class RemoteConnector
             .Select(h => new SshTarget(h, userName, port, keyFilePath, sshOption, timeout)).ToList();
     }
 
+    /// <summary>
+    /// The sessions a batch or measurement names: opened on -HostName (closed by whoever disposes the
+    /// pool), or the user's own -Session (which stay open). Naming hosts both ways is refused.
+    /// </summary>
+    public static WarmPool Open(PSCmdlet cmdlet, SshParameters ssh, PSSession[]? sessions, int sessionsPerHost, CancellationToken token)
+    {
+        if (ssh.HostName is not null && sessions is not null) throw Errors.RemoteTargetsConflict(nameof(SshParameters.HostName), nameof(InvokeProcessBatchCommand.Session));
+        return ssh.HostName is not null ? Connect(cmdlet, ssh.Targets(), sessionsPerHost, setup: null, token) : FromSessions(cmdlet, sessions!);
+    }
+
+    /// <summary>How many hosts the named sessions are on: -HostName's distinct names, or -Session's distinct computers.</summary>
+    public static int HostCount(SshParameters ssh, PSSession[]? sessions) =>
+        ssh.HostName is not null ? ssh.Targets().Count
+        : sessions?.Select(s => s.ComputerName).Distinct(StringComparer.OrdinalIgnoreCase).Count() ?? 1;
+
     /// <summary>Connects to every host (sessions per host: <paramref name="sessionsPerHost"/>, 0 for its cores), with progress.</summary>
     public static WarmPool Connect(PSCmdlet cmdlet, IReadOnlyList<SshTarget> targets, int sessionsPerHost, Engine.Recipes.ScriptRecipe? setup,
         CancellationToken token)
