@@ -1,6 +1,7 @@
 using System.Collections;
 using System.Globalization;
 using System.Management.Automation;
+using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using System.Text;
 
@@ -37,6 +38,7 @@ internal readonly struct ItemKey
     internal const int MaxNumberChars = 64;
 
     /// <summary>The value, when it is a number: its text is its invariant text, as <see cref="TextOf"/> makes it.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static object? AsNumber(object? value) =>
         Unwrap(value) is var number && number is int or long or double or short or byte or sbyte or ushort or uint or ulong or float or decimal
             ? number
@@ -67,6 +69,7 @@ internal readonly struct ItemKey
     /// </summary>
     public static UInt128 HashOf(string text) => HashOf(text.AsSpan());
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static UInt128 HashOf(ReadOnlySpan<char> text)
     {
         ulong fnv = 14695981039346656037UL, mul = 0x9E3779B97F4A7C15UL ^ (ulong)text.Length;
@@ -79,6 +82,7 @@ internal readonly struct ItemKey
         return new UInt128(Mix(fnv), Mix(mul ^ 0x94D049BB133111EBUL));
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static ulong Mix(ulong h)
     {
         h ^= h >> 33;
@@ -89,6 +93,7 @@ internal readonly struct ItemKey
     }
 
     /// <summary>A PSObject's base object, unless it is a PSCustomObject (whose properties are its value).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static object? Unwrap(object? value) =>
         value is PSObject p && p.BaseObject is not PSCustomObject ? p.BaseObject : value;
 
@@ -211,6 +216,7 @@ internal sealed class ItemKeys
 {
     private readonly Dictionary<UInt128, int> _seen = new();
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public ItemKey Next(object? input)
     {
         object source;

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
@@ -226,6 +227,7 @@ internal sealed class JournalFile : IDisposable
     }
 
     /// <summary>Whether an earlier run recorded the item with this key as Succeeded (-Resume).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public bool RecordsSucceeded(ItemKey key) => _succeeded.Contains((key.Hash, key.Occurrence));
 
     /// <summary>
@@ -244,6 +246,7 @@ internal sealed class JournalFile : IDisposable
     /// held that long); <see cref="Flush"/> writes it. The batch flushes before it passes any
     /// settled item on, so a line is in the file before the caller sees its item.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Append(WorkItem item)
     {
         lock (_gate)
@@ -258,6 +261,7 @@ internal sealed class JournalFile : IDisposable
     /// microseconds, as a journaling file system updates the file's times on each), and by a timer,
     /// so that the file never lags the batch by more than <see cref="MaxFlushDelay"/>.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Flush()
     {
         lock (_flushGate)
@@ -298,6 +302,7 @@ internal sealed class JournalFile : IDisposable
         WriteOut(header.WrittenSpan);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void WriteOut(ReadOnlySpan<byte> bytes)
     {
         RandomAccess.Write(_file.SafeFileHandle, bytes, _offset);
