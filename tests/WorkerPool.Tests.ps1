@@ -101,6 +101,13 @@ Describe 'Start-WorkerPool -Model Process' {
         $workers.Count | Should -Be 2
     }
 
+    # The caller's own setting would win over the module's (either spelling), so there is nothing to check then.
+    It 'starts its workers without tiered compilation, unlike a batch''s own workers' -Skip:([bool]($env:DOTNET_TieredCompilation + $env:COMPlus_TieredCompilation)) {
+        $setting = { "[$([Environment]::GetEnvironmentVariable('DOTNET_TieredCompilation'))]" }
+        @(1..4 | Invoke-ProcessBatch $setting -Pool $pool | Sort-Object -Unique) | Should -Be @('[0]')
+        @(1..2 | Invoke-ProcessBatch $setting -ThrottleLimit 1 | Sort-Object -Unique) | Should -Be @('[]')
+    }
+
     It 'runs batch after batch on the same worker processes: script, compiled workload, script again' {
         $offset = 5
         $first = 1..12 | Invoke-ProcessBatch { [pscustomobject]@{ V = $Base + $_ + $using:offset; P = $PID } } -Pool $pool

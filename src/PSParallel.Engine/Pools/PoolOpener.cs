@@ -20,10 +20,12 @@ internal static class PoolOpener
 
     /// <summary>
     /// Starts the workers all at once (their start-up mostly waits), each opening its runspace with
-    /// the pool's setup; a batch then sends its own script or workload.
+    /// the pool's setup; a batch then sends its own script or workload. The workers are tuned to
+    /// live long (<see cref="WorkerCommand.ForWarmPool"/>).
     /// </summary>
-    public static Task<WarmPool> OpenProcessesAsync(WorkerCommand command, ScriptRecipe setup, int size, CancellationToken token)
+    public static Task<WarmPool> OpenProcessesAsync(WorkerCommand worker, ScriptRecipe setup, int size, CancellationToken token)
     {
+        var command = worker.ForWarmPool();
         var message = ProcessExecutor.ForScript(setup);
         return WarmPool.OpenAsync(ExecutionModel.Process, size,
             // A worker that dies while starting is started again, as in a batch.

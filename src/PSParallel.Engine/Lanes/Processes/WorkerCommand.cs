@@ -13,6 +13,7 @@ internal sealed class WorkerCommand
     private readonly string _fileName;
     private readonly string? _dllArgument;
     private readonly string _encodedBootstrap;
+    private readonly (string Name, string Value)[] _tuning;
 
     /// <summary>
     /// The worker imports the module's assembly, not its manifest: it needs none of the manifest's
@@ -26,7 +27,17 @@ internal sealed class WorkerCommand
         // The first thing the worker does is take stdout for frames (WorkerHost.Run -> StdioTakeover).
         string bootstrap = $"Import-Module -Name {Quote(moduleAssemblyPath)} -ErrorAction Stop; exit [PSParallel.WorkerHost]::Run()";
         _encodedBootstrap = Convert.ToBase64String(Encoding.Unicode.GetBytes(bootstrap));
+        _tuning = BatchTuning;
     }
+
+    private WorkerCommand(WorkerCommand worker, (string Name, string Value)[] tuning)
+    {
+        (_fileName, _dllArgument, _encodedBootstrap) = (worker._fileName, worker._dllArgument, worker._encodedBootstrap);
+        _tuning = tuning;
+    }
+
+    /// <summary>The same worker, with the runtime settings of a warm pool's long-lived workers (<see cref="PoolTuning"/>).</summary>
+    public WorkerCommand ForWarmPool() => new(this, PoolTuning);
 
     private static string Quote(string path) => "'" + path.Replace("'", "''") + "'";
 
@@ -47,7 +58,7 @@ internal sealed class WorkerCommand
             info.ArgumentList.Add(argument);
         info.Environment["POWERSHELL_TELEMETRY_OPTOUT"] = "1";
         info.Environment["POWERSHELL_UPDATECHECK"] = "Off";
-        foreach (var (name, value) in RuntimeTuning)
+        foreach (var (name, value) in _tuning)
         {
             // The caller's own setting (either spelling) wins: the environment starts as the caller's.
             if (!info.Environment.ContainsKey("DOTNET_" + name) && !info.Environment.ContainsKey("COMPlus_" + name))
@@ -57,13 +68,25 @@ internal sealed class WorkerCommand
     }
 
     /// <summary>
-    /// .NET runtime settings for the workers only (never the caller), kept because they won in
-    /// bench/WorkerTuning.ps1 (bench/results/WorkerTuning.md). Dynamic PGO off: a worker then spends
+    /// .NET runtime settings for a batch's own workers only (never the caller), kept because they won
+    /// in bench/WorkerTuning.ps1 (bench/results/WorkerTuning.md). Dynamic PGO off: a worker then spends
     /// no CPU on instrumented code and its re-compilation, which on 2 cores competes with the items
     /// themselves (CPU script 0.92x sequential against 0.82x, allocation-heavy script 0.48x against
     /// 0.42x, trivial items unchanged). Larger gen0 budgets, non-concurrent GC and no tiering did not win.
     /// </summary>
-    private static readonly (string Name, string Value)[] RuntimeTuning = { ("TieredPGO", "0") };
+    private static readonly (string Name, string Value)[] BatchTuning = { ("TieredPGO", "0") };
+
+    /// <summary>
+    /// A warm pool's workers run batch after batch, so they do without tiered compilation: each
+    /// method is compiled optimized once, on first use, instead of quickly first and then again on a
+    /// background thread, which in a worker went on for seconds into every batch and took up to half
+    /// a core from the items (their times swung between 72 and 230 ms for a 72 ms item). Such a
+    /// worker starts about 0.5 s later, which is why a batch's own workers keep tiering (32 x 0.5 s
+    /// CPU script, cold: 9.8-9.9 s with it, 10.3-10.7 s without). Measured on a warm pool of 2,
+    /// 32 x 0.25 s of CPU script, 3 processes each, alternated: 1.46-1.62x sequential before,
+    /// 1.75-1.77x after; the pool's second such batch 1.61-1.78x before, 1.90-1.92x after.
+    /// </summary>
+    private static readonly (string Name, string Value)[] PoolTuning = { ("TieredCompilation", "0") };
 
     /// <summary>
     /// $PSHOME/pwsh when it exists; under the dotnet tool the process is 'dotnet', so fall back to
