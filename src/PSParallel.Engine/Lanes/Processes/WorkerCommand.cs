@@ -80,11 +80,12 @@ internal sealed class WorkerCommand
     /// A warm pool's workers run batch after batch, so they do without tiered compilation: each
     /// method is compiled optimized once, on first use, instead of quickly first and then again on a
     /// background thread, which in a worker went on for seconds into every batch and took up to half
-    /// a core from the items (their times swung between 72 and 230 ms for a 72 ms item). Such a
-    /// worker starts about 0.5 s later, which is why a batch's own workers keep tiering (32 x 0.5 s
-    /// CPU script, cold: 9.8-9.9 s with it, 10.3-10.7 s without). Measured on a warm pool of 2,
-    /// 32 x 0.25 s of CPU script, 3 processes each, alternated: 1.46-1.62x sequential before,
-    /// 1.75-1.77x after; the pool's second such batch 1.61-1.78x before, 1.90-1.92x after.
+    /// a core from the items (their times swung between 72 and 230 ms for a 72 ms item). Such
+    /// workers start later (a pool of 2: 2.3 s against 1.05-1.6 s), which is why a batch's own
+    /// workers keep tiering (32 x 0.5 s CPU script, cold: 9.8-9.9 s with it, 10.3-10.7 s without).
+    /// Measured on a warm pool of 2, 32 x 0.25 s of CPU script, 3 processes each, alternated:
+    /// 1.46-1.62x sequential before, 1.75-1.77x after; the pool's second such batch 1.61-1.78x
+    /// before, 1.90-1.92x after; bench/ProcessBatch.ps1's 32 x 0.5 s on a warm pool 1.57x before, 1.78x after.
     /// </summary>
     private static readonly (string Name, string Value)[] PoolTuning = { ("TieredCompilation", "0") };
 
