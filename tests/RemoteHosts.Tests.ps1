@@ -41,6 +41,15 @@ Describe 'Invoke-ProcessBatch -HostName' {
         ($summary.Hosts.Succeeded | Measure-Object -Sum).Sum | Should -Be 40
     }
 
+    It 'counts connecting to the hosts in the summary''s Duration, as the call''s time' {
+        $clock = [Diagnostics.Stopwatch]::StartNew()
+        $null = 1..2 | Invoke-ProcessBatch { $_ } @OnlyA -ThrottleLimit 1 -SummaryVariable summary
+        $call = $clock.Elapsed.TotalSeconds
+        # Connecting (the SSH handshake and a PowerShell started on the host) is nearly all of this
+        # call; its two items take milliseconds. Before, Duration began after the connecting.
+        $summary.Duration.TotalSeconds | Should -BeGreaterThan (0.8 * $call)
+    }
+
     It "gives each result the worker as 'host:pid', a session process of that host; the sessions end with the batch" {
         $results = 1..12 | Invoke-ProcessBatch { $PID } @Both -ThrottleLimit 1 -AsResult
         $results.Status | Sort-Object -Unique | Should -Be 'Succeeded'

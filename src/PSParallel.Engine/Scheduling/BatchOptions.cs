@@ -32,6 +32,11 @@ internal sealed class BatchOptions
     public bool HasFailureLimit => MaxFailures > 0 || MaxFailurePercent > 0;
     /// <summary>At most this many item starts per second across the batch (-MaxPerSecond); 0 for no limit.</summary>
     public double MaxPerSecond { get; init; }
+    /// <summary>
+    /// When the call began (a Stopwatch timestamp), so that the summary's Duration counts what came
+    /// before the batch could start, such as connecting to remote hosts; 0: when the batch starts.
+    /// </summary>
+    public long StartTimestamp { get; init; }
     /// <summary>Activity shown in the progress bar (the cmdlet name).</summary>
     public string Activity { get; init; } = "PSParallel";
 

@@ -24,7 +24,7 @@ internal sealed class BatchRunner : IDisposable
     private readonly Scheduler _scheduler;
     private readonly ProgressReporter _progress;
     private readonly OrderedWindow? _window;
-    private readonly Stopwatch _clock = Stopwatch.StartNew();
+    private readonly long _started;
     private readonly double _cpuAtStart;
     private static readonly TimeSpan JournalFlushInterval = TimeSpan.FromMilliseconds(2);
     private readonly List<WorkItem> _held = new();
@@ -35,6 +35,7 @@ internal sealed class BatchRunner : IDisposable
     public BatchRunner(BatchOptions options, IExecutor executor, IBatchSink sink, bool asResult)
     {
         _options = options;
+        _started = options.StartTimestamp != 0 ? options.StartTimestamp : Stopwatch.GetTimestamp();
         _executor = executor;
         _sink = sink;
         _asResult = asResult;
@@ -63,6 +64,9 @@ internal sealed class BatchRunner : IDisposable
         executor.MaxItemsPerLane > 0 ? Math.Min(options.MaxChunkSize, executor.MaxItemsPerLane) : options.MaxChunkSize;
 
     /// <summary>Admits one input item; waits (writing results meanwhile) while the window is full.</summary>
+    /// <summary>Time since the call began (<see cref="BatchOptions.StartTimestamp"/>).</summary>
+    private TimeSpan Elapsed => Stopwatch.GetElapsedTime(_started);
+
     public void Add(object? input)
     {
         Drain(TimeSpan.Zero);
@@ -90,7 +94,7 @@ internal sealed class BatchRunner : IDisposable
     {
         _ledger.InputComplete();
         while (_emitted < _ledger.Admitted) Drain(WaitStep);
-        _finalDuration ??= _clock.Elapsed;
+        _finalDuration ??= Elapsed;
         if (_progress.Complete() is { } done) _sink.WriteStream(StreamRecord.Of(done));
         if (_ledger.Resumed > 0)
             _sink.WriteStream(StreamRecord.Verbose($"-Resume: {_ledger.Resumed} item(s) were skipped: the journal '{_options.JournalPath}' records them as Succeeded."));
@@ -110,7 +114,7 @@ internal sealed class BatchRunner : IDisposable
     private void EndHalted()
     {
         while (_emitted < _ledger.Admitted && !_ledger.IsStopping) Drain(WaitStep);
-        _finalDuration ??= _clock.Elapsed;
+        _finalDuration ??= Elapsed;
         if (_progress.Complete() is { } done) _sink.WriteStream(StreamRecord.Of(done));
         throw HaltError();
     }
@@ -119,7 +123,7 @@ internal sealed class BatchRunner : IDisposable
         new(Errors.FailureLimitReached(_ledger.HaltReason!, _ledger.Tally[ItemStatus.Skipped] - _ledger.Resumed));
 
     public BatchSummary Summary() =>
-        _ledger.Tally.ToSummary(_executor.Model.ToString(), _options.ThrottleLimit, _finalDuration ?? _clock.Elapsed,
+        _ledger.Tally.ToSummary(_executor.Model.ToString(), _options.ThrottleLimit, _finalDuration ?? Elapsed,
             _executor.CpuSeconds() - _cpuAtStart, _ledger.Resumed, _ledger.HaltReason, HostRows());
 
     /// <summary>For the progress bar of a remote batch: "2 hosts up, 1 lost, 1 unreachable".</summary>
@@ -144,7 +148,7 @@ internal sealed class BatchRunner : IDisposable
     public void Dispose()
     {
         _ledger.Dispose();
-        _finalDuration ??= _clock.Elapsed;
+        _finalDuration ??= Elapsed;
         _scheduler.Dispose();
     }
 
@@ -168,7 +172,7 @@ internal sealed class BatchRunner : IDisposable
         }
         if (_held.Count > 0 && Stopwatch.GetElapsedTime(_lastJournalFlush) >= JournalFlushInterval) ReleaseHeld();
         if (_ledger.Fault is { } fault) throw fault;
-        var elapsed = _clock.Elapsed;
+        var elapsed = Elapsed;
         if (!_progress.IsDue(elapsed)) return;
         long? total = _ledger.IsInputComplete ? _ledger.Admitted : null;
         if (_progress.Update(elapsed, _emitted, _ledger.Tally.Failures, total, HostsText()) is { } record) _sink.WriteStream(StreamRecord.Of(record));

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Management.Automation;
 using PSParallel.Engine;
 using PSParallel.Engine.Lanes;
@@ -104,6 +105,8 @@ public abstract class BatchCommandBase : WorkCommandBase, IDisposable
 
     protected override void BeginProcessing()
     {
+        // The summary's Duration is the call's: connecting to remote hosts comes before the batch.
+        long started = Stopwatch.GetTimestamp();
         try
         {
             var executor = Pool is null ? CreateExecutor() : LeasePool(Pool);
@@ -124,6 +127,7 @@ public abstract class BatchCommandBase : WorkCommandBase, IDisposable
                 MaxFailurePercent = MaxFailurePercent,
                 MaxPerSecond = MaxPerSecond,
                 Activity = MyInvocation.MyCommand.Name,
+                StartTimestamp = started,
             };
             _runner = new BatchRunner(options, executor, new CmdletSink(this), AsResult);
         }
