@@ -6,21 +6,29 @@ using PSParallel.Engine.Recipes;
 
 namespace PSParallel.Engine.Lanes.Threads;
 
-/// <summary>One runspace of the pool, set up once, running chunks through a <see cref="ChunkDriver"/>.</summary>
+/// <summary>
+/// One runspace of the pool, set up once, running chunks through a <see cref="ChunkDriver"/>. One
+/// invocation of the driver serves chunk after chunk (its loop); a stop (Ctrl+C, a timeout) ends it,
+/// and the next chunk starts another.
+/// </summary>
 internal sealed class RunspaceLane : IReusableLane
 {
-    private const string DriverScript = "param($driver) $driver.Run($ExecutionContext.SessionState)";
+    private const string DriverScript = "param($driver) $driver.Serve($ExecutionContext.SessionState)";
     private readonly Runspace _runspace;
     private readonly PowerShell _shell;
     private readonly ChunkDriver _driver;
-    private Task _running = Task.CompletedTask;
+    private readonly ChunkInbox _inbox = new();
+    private readonly object _loopGate = new();
+    private bool _serving;
+    private Task _loop = Task.CompletedTask;
     private int _disposed;
 
     private RunspaceLane(Runspace runspace, ScriptRecipe setup)
     {
         _runspace = runspace;
-        _driver = new ChunkDriver(setup);
         _shell = PowerShell.Create();
+        // The records of a chunk were handed on as they were written; the loop's invocation would keep them all.
+        _driver = new ChunkDriver(setup, _inbox, () => _shell.Streams.ClearStreams());
         _shell.Runspace = runspace;
         _shell.AddScript(DriverScript).AddArgument(_driver);
         _shell.Forward(_driver.OnError, _driver.OnStreamRecord);
@@ -59,14 +67,35 @@ internal sealed class RunspaceLane : IReusableLane
 
     public Task RunAsync(IReadOnlyList<WorkItem> chunk, IAttemptSink sink, CancellationToken token)
     {
-        _driver.Prepare(chunk, sink);
-        _running = InvokeAsync(token);
-        return _running;
+        var request = new ChunkRequest(chunk, sink);
+        // Under one lock with the loop's end (ServeAsync), so a chunk is either taken by a loop that
+        // is still serving or handed back when it ends, never left in the inbox with no loop.
+        lock (_loopGate)
+        {
+            if (!_serving)
+            {
+                _serving = true;
+                _loop = Task.Run(ServeAsync);
+            }
+            _inbox.Post(request);
+        }
+        return WaitAsync(request, token);
     }
 
-    private async Task InvokeAsync(CancellationToken token)
+    private async Task WaitAsync(ChunkRequest request, CancellationToken token)
     {
         using var stopOnCancel = token.Register(_shell.TryBeginStop);
+        await request.Done.Task.ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The driver's invocation: it serves chunks until the inbox closes or it is stopped. When it
+    /// ends, the chunk it was running (or had been given) ends too: normally when stopped (the runner
+    /// accounts for its items), with the failure when the runspace broke.
+    /// </summary>
+    private async Task ServeAsync()
+    {
+        Exception? failure = null;
         try
         {
             await Task.Factory.FromAsync(_shell.BeginInvoke(), _shell.EndInvoke).ConfigureAwait(false);
@@ -77,12 +106,25 @@ internal sealed class RunspaceLane : IReusableLane
         }
         catch (Exception ex) when (_runspace.RunspaceStateInfo.State != RunspaceState.Opened)
         {
-            throw new LaneFailedException($"runspace {WorkerId} broke: {ex.Message}", ex);
+            failure = new LaneFailedException($"runspace {WorkerId} broke: {ex.Message}", ex);
+        }
+        catch (Exception ex)
+        {
+            failure = ex;
         }
         finally
         {
             _shell.Streams.ClearStreams();
         }
+        ChunkRequest? left;
+        lock (_loopGate)
+        {
+            left = _inbox.LoopEnded();
+            _serving = false;
+        }
+        if (left is null) return;
+        if (failure is null) left.Done.TrySetResult();
+        else left.Done.TrySetException(failure);
     }
 
     public void Abort()
@@ -90,11 +132,14 @@ internal sealed class RunspaceLane : IReusableLane
         if (Volatile.Read(ref _disposed) == 0) _shell.TryBeginStop();
     }
 
-    /// <summary>Closes the runspace once its invocation has ended, without blocking the caller.</summary>
+    /// <summary>Ends the loop, then closes the runspace once its invocation has ended, without blocking the caller.</summary>
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
-        _running.ContinueWith(_ =>
+        _inbox.Close();
+        Task loop;
+        lock (_loopGate) loop = _loop;
+        loop.ContinueWith(_ =>
         {
             _shell.Dispose();
             _runspace.Dispose();
