@@ -15,6 +15,12 @@ internal sealed class ChunkRequest(IReadOnlyList<WorkItem> items, IAttemptSink s
 /// the lane posts, the loop takes on the runspace's own thread and waits there while there is none.
 /// Closing it ends the loop. Whatever the loop had taken or been given when it ended is returned by
 /// <see cref="LoopEnded"/>, so that the lane can finish it.
+/// <para>
+/// A stop is for the chunk running now (<see cref="TryMarkStopping"/>): PowerShell can stop the
+/// loop's invocation only where it runs script, so a stop that reached it idle would stop the next
+/// chunk's first item instead. So a stop is asked only while its chunk runs, and the loop then takes
+/// no other chunk: the next one starts a new invocation.
+/// </para>
 /// </summary>
 internal sealed class ChunkInbox
 {
@@ -23,6 +29,7 @@ internal sealed class ChunkInbox
     private ChunkRequest? _next;
     private ChunkRequest? _taken;
     private bool _closed;
+    private bool _stopping;
 
     public void Post(ChunkRequest request)
     {
@@ -38,7 +45,7 @@ internal sealed class ChunkInbox
             _posted.Wait();
             lock (_gate)
             {
-                if (_closed) return null;
+                if (_closed || _stopping) return null;
                 // A wake-up left over from a loop that ended before taking its chunk finds nothing: wait again.
                 if (_next is null) continue;
                 (_taken, _next) = (_next, null);
@@ -54,7 +61,21 @@ internal sealed class ChunkInbox
         request.Done.TrySetResult();
     }
 
-    /// <summary>The loop has ended: the chunk it was running or had been given, if any.</summary>
+    /// <summary>
+    /// Whether a chunk is running now (<paramref name="only"/> that one, when given): then the loop
+    /// takes no other, and the caller may stop the invocation.
+    /// </summary>
+    public bool TryMarkStopping(ChunkRequest? only)
+    {
+        lock (_gate)
+        {
+            if (_taken is null || (only is not null && _taken != only)) return false;
+            _stopping = true;
+            return true;
+        }
+    }
+
+    /// <summary>The loop has ended: the chunk it was running or had been given, if any. The next loop starts afresh.</summary>
     public ChunkRequest? LoopEnded()
     {
         lock (_gate)
@@ -62,6 +83,7 @@ internal sealed class ChunkInbox
             var left = _taken ?? _next;
             _taken = null;
             _next = null;
+            _stopping = false;
             return left;
         }
     }

@@ -84,8 +84,14 @@ internal sealed class RunspaceLane : IReusableLane
 
     private async Task WaitAsync(ChunkRequest request, CancellationToken token)
     {
-        using var stopOnCancel = token.Register(_shell.TryBeginStop);
+        using var stopOnCancel = token.Register(() => Stop(request));
         await request.Done.Task.ConfigureAwait(false);
+    }
+
+    /// <summary>Stops the loop's invocation if it is running <paramref name="request"/> (any chunk when null).</summary>
+    private void Stop(ChunkRequest? request)
+    {
+        if (_inbox.TryMarkStopping(request)) _shell.TryBeginStop();
     }
 
     /// <summary>
@@ -129,7 +135,7 @@ internal sealed class RunspaceLane : IReusableLane
 
     public void Abort()
     {
-        if (Volatile.Read(ref _disposed) == 0) _shell.TryBeginStop();
+        if (Volatile.Read(ref _disposed) == 0) Stop(null);
     }
 
     /// <summary>Ends the loop, then closes the runspace once its invocation has ended, without blocking the caller.</summary>
