@@ -63,10 +63,10 @@ internal sealed class BatchRunner : IDisposable
     private static int ChunkLimit(BatchOptions options, IExecutor executor) =>
         executor.MaxItemsPerLane > 0 ? Math.Min(options.MaxChunkSize, executor.MaxItemsPerLane) : options.MaxChunkSize;
 
-    /// <summary>Admits one input item; waits (writing results meanwhile) while the window is full.</summary>
     /// <summary>Time since the call began (<see cref="BatchOptions.StartTimestamp"/>).</summary>
     private TimeSpan Elapsed => Stopwatch.GetElapsedTime(_started);
 
+    /// <summary>Admits one input item; waits (writing results meanwhile) while the window is full.</summary>
     public void Add(object? input)
     {
         Drain(TimeSpan.Zero);
