@@ -26,7 +26,21 @@ AfterAll {
 
 Describe 'Invoke-ProcessBatch -HostName' {
     It 'spreads the items over both hosts, stamps the output as Invoke-Command does and reports each host' {
-        $out = 1..40 | Invoke-ProcessBatch { [pscustomobject]@{ N = $_ * 2 } } @Both -ThrottleLimit 2 -SummaryVariable summary
+        # Items flow to whichever session is free, so one host connecting first could take all 40
+        # trivial items before the other is up. Each item marks its host (the address its sshd
+        # answered on) and the first ones wait until both hosts have marked, so that the spread
+        # asserted below does not hang on which handshake wins.
+        $marks = New-Item -ItemType Directory -Path (Join-Path $TestDrive 'spread-marks')
+        $out = 1..40 | Invoke-ProcessBatch {
+            $server = ($env:SSH_CONNECTION -split ' ')[2]
+            New-Item -ItemType File -Path (Join-Path $using:marks $server) -Force | Out-Null
+            $deadline = [DateTime]::UtcNow.AddSeconds(30)
+            while (@(Get-ChildItem -LiteralPath $using:marks).Count -lt 2 -and [DateTime]::UtcNow -lt $deadline) {
+                Start-Sleep -Milliseconds 50
+            }
+            [pscustomobject]@{ N = $_ * 2 }
+        } @Both -ThrottleLimit 2 -SummaryVariable summary
+        @(Get-ChildItem -LiteralPath $marks).Name | Sort-Object | Should -Be @('127.0.0.2', '127.0.0.3')
         @($out).Count | Should -Be 40
         ($out.N | Sort-Object) | Should -Be (1..40 | ForEach-Object { $_ * 2 })
         @($out.PSComputerName | Sort-Object -Unique) | Should -Be @('127.0.0.2', '127.0.0.3')
