@@ -14,14 +14,17 @@ every timed child pwsh are started through the baseline wrapper too.
 
 Candidates: baseline; gen0size 64 MB; gen0size 256 MB; gen0size 64 MB + gcConcurrent=0; gen0size
 64 MB + TieredPGO=0; gen0size 64 MB + TieredCompilation=0 (everything fully optimized up front);
-gcConcurrent=0 alone; TieredPGO=0 alone; gen0size 64 MB + gcConcurrent=0 + TieredPGO=0.
+gcConcurrent=0 alone; TieredPGO=0 alone; gen0size 64 MB + gcConcurrent=0 + TieredPGO=0;
+GCConserveMemory=5 alone and with TieredPGO=0 (the GC compacts gen2 when it is mostly garbage).
 
 Workloads, each measurement in a fresh pwsh, timed around the whole Invoke-ProcessBatch call (the
 start of the 2 workers included; a warm-up of the caller on two { $_ } items is not timed):
   Cpu      $CpuTemplate of _BenchCommon.ps1 calibrated to ~0.25 s an item sequentially, 16 items
   Alloc    $AllocTemplate calibrated to ~0.1 s an item, 16 items
+  LongAlloc  the same, 160 items: long enough (8 s a worker) for garbage to pile up in gen2, which
+           slows every later collection when the GC leaves it there
   Trivial  { $_ }, 20,000 items
-Cpu and Alloc also run sequentially ('$items | ForEach-Object { & $body }', in a fresh pwsh started
+Cpu, Alloc and LongAlloc also run sequentially ('$items | ForEach-Object { & $body }', in a fresh pwsh started
 through the baseline wrapper) as the reference: speedup = sequential median / candidate median.
 Every candidate is also given as its ratio to the baseline (baseline median / candidate median,
 above 1 = faster). Each (workload, contender) runs Repetitions times (3), the repetitions
@@ -42,7 +45,7 @@ first six candidates, for a smoke test (about 2 minutes on a quiet machine). Wri
 out/bench/WorkerTuning.quick.md instead of bench/results unless -OutFile is given.
 
 .PARAMETER Case
-Run only these workloads (Cpu, Alloc, Trivial). A partial run writes to out/bench/ unless -OutFile
+Run only these workloads (Cpu, Alloc, LongAlloc, Trivial). A partial run writes to out/bench/ unless -OutFile
 is given.
 
 .PARAMETER Candidate
@@ -60,7 +63,7 @@ param(
     [switch] $Quick,
 
     # Names, or one comma-separated string (as 'pwsh -File' passes them).
-    [string[]] $Case = @('Cpu', 'Alloc', 'Trivial'),
+    [string[]] $Case = @('Cpu', 'Alloc', 'LongAlloc', 'Trivial'),
 
     [string[]] $Candidate,
 
@@ -92,7 +95,7 @@ if ($IsWindows -and -not $FromRawFile) {
 #region Candidates, sizes
 
 # Every variable a candidate may set; every wrapper unsets all of them, in both spellings.
-$KnobNames = @('GCgen0size', 'GCGen0MaxBudget', 'gcConcurrent', 'gcServer', 'TieredPGO', 'TieredCompilation', 'TC_QuickJitForLoops', 'TC_OnStackReplacement', 'ReadyToRun')
+$KnobNames = @('GCgen0size', 'GCGen0MaxBudget', 'gcConcurrent', 'gcServer', 'GCConserveMemory', 'TieredPGO', 'TieredCompilation', 'TC_QuickJitForLoops', 'TC_OnStackReplacement', 'ReadyToRun')
 $AllCandidates = [ordered]@{
     'baseline'                               = [ordered]@{}
     'gen0 64 MB'                             = [ordered]@{ DOTNET_GCgen0size = '0x4000000' }
@@ -103,8 +106,10 @@ $AllCandidates = [ordered]@{
     'gcConcurrent=0'                         = [ordered]@{ DOTNET_gcConcurrent = '0' }
     'TieredPGO=0'                            = [ordered]@{ DOTNET_TieredPGO = '0' }
     'gen0 64 MB + gcConcurrent=0 + TieredPGO=0' = [ordered]@{ DOTNET_GCgen0size = '0x4000000'; DOTNET_gcConcurrent = '0'; DOTNET_TieredPGO = '0' }
+    'GCConserveMemory=5'                     = [ordered]@{ DOTNET_GCConserveMemory = '5' }
+    'TieredPGO=0 + GCConserveMemory=5'       = [ordered]@{ DOTNET_TieredPGO = '0'; DOTNET_GCConserveMemory = '5' }
 }
-$AllCases = @('Cpu', 'Alloc', 'Trivial')
+$AllCases = @('Cpu', 'Alloc', 'LongAlloc', 'Trivial')
 
 $Case = @($Case -split ',' | ForEach-Object Trim | Where-Object { $_ })
 foreach ($c in $Case) { if ($c -notin $AllCases) { throw "Unknown case '$c'; the cases are $($AllCases -join ', ')." } }
@@ -125,10 +130,10 @@ $Cores = [Environment]::ProcessorCount
 $Throttle = 2
 
 $Size = if ($Quick) {
-    @{ CpuItems = 4; AllocItems = 4; TrivialItems = 2000; CpuSeconds = 0.1; AllocSeconds = 0.05; CheckIterations = 10000 }
+    @{ CpuItems = 4; AllocItems = 4; LongAllocItems = 40; TrivialItems = 2000; CpuSeconds = 0.1; AllocSeconds = 0.05; CheckIterations = 10000 }
 }
 else {
-    @{ CpuItems = 16; AllocItems = 16; TrivialItems = 20000; CpuSeconds = 0.25; AllocSeconds = 0.1; CheckIterations = 20000 }
+    @{ CpuItems = 16; AllocItems = 16; LongAllocItems = 160; TrivialItems = 20000; CpuSeconds = 0.25; AllocSeconds = 0.1; CheckIterations = 20000 }
 }
 
 # The JIT-tier listener the check batch loads in the workers (compiled once per run).
@@ -222,6 +227,7 @@ function Get-Plan([hashtable] $Calibration) {
         $n, $body = switch ($name) {
             'Cpu' { $Size.CpuItems, $CpuTemplate.Replace('@N@', "$($Calibration.Cpu.Iterations)") }
             'Alloc' { $Size.AllocItems, $AllocTemplate.Replace('@N@', "$($Calibration.Alloc.Iterations)") }
+            'LongAlloc' { $Size.LongAllocItems, $AllocTemplate.Replace('@N@', "$($Calibration.Alloc.Iterations)") }
             'Trivial' { $Size.TrivialItems, '$_' }
         }
         # Trivial items sum to n(n+1)/2; the others are checked by their count only.
@@ -344,6 +350,7 @@ function Write-Report($Plan, [hashtable] $Calibration, [hashtable] $Info) {
     $titles = @{
         Cpu = "CPU script: ``$CpuTemplate``"
         Alloc = 'Allocation-heavy script (`$AllocTemplate` of _BenchCommon.ps1: small hashtables, objects, strings)'
+        LongAlloc = 'The allocation-heavy script on a longer job (garbage piles up in gen2 unless the GC compacts it)'
         Trivial = 'Trivial items: `{ $_ }`'
     }
     $number = 0
@@ -368,10 +375,10 @@ function Write-Report($Plan, [hashtable] $Calibration, [hashtable] $Info) {
         }
     }
 
-    & $add @('', '## Summary', '', 'candidate: CPU script speedup, alloc speedup, trivial items/s (medians; speedup = sequential / candidate).', '')
-    & $add @('| candidate | CPU script speedup | alloc speedup | trivial items/s |', '| --- | ---: | ---: | ---: |')
+    & $add @('', '## Summary', '', 'candidate: CPU script speedup, alloc speedup, long alloc speedup, trivial items/s (medians; speedup = sequential / candidate).', '')
+    & $add @('| candidate | CPU script speedup | alloc speedup | long alloc speedup | trivial items/s |', '| --- | ---: | ---: | ---: | ---: |')
     foreach ($k in $Info.Candidates.Keys) {
-        $cells = foreach ($name in 'Cpu', 'Alloc', 'Trivial') {
+        $cells = foreach ($name in 'Cpu', 'Alloc', 'LongAlloc', 'Trivial') {
             if (-not $Plan.Contains($name)) { 'n/a'; continue }
             $st = Get-RowStat (Get-Row $Plan[$name] $k)
             if ($name -eq 'Trivial') { Format-Count ($st.Items / $st.Seconds) }
@@ -433,7 +440,7 @@ $script:CaseLoad = [ordered]@{}
 $checks = [ordered]@{}
 try {
     $calibration = @{ Cpu = @{ Iterations = 0; SecondsPerItem = 0 }; Alloc = @{ Iterations = 0; SecondsPerItem = 0 } }
-    if ('Cpu' -in $Case -or 'Alloc' -in $Case) {
+    if ('Cpu' -in $Case -or 'Alloc' -in $Case -or 'LongAlloc' -in $Case) {
         Write-Host 'Calibrating the CPU and allocation scripts...'
         $c = Invoke-Child @{ Kind = 'calibrate'; CpuTemplate = $CpuTemplate; AllocTemplate = $AllocTemplate; CpuSeconds = $Size.CpuSeconds; AllocSeconds = $Size.AllocSeconds }
         if (-not $c.Ok) { throw "Calibration failed: $($c.Failure)" }

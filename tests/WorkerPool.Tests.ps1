@@ -108,6 +108,13 @@ Describe 'Start-WorkerPool -Model Process' {
         @(1..2 | Invoke-ProcessBatch $setting -ThrottleLimit 1 | Sort-Object -Unique) | Should -Be @('[]')
     }
 
+    It 'has both kinds of worker compact gen2 garbage (GCConserveMemory), the caller untouched' -Skip:([bool]($env:DOTNET_GCConserveMemory + $env:COMPlus_GCConserveMemory)) {
+        $setting = { "[$([Environment]::GetEnvironmentVariable('DOTNET_GCConserveMemory'))] $([GC]::GetConfigurationVariables()['GCConserveMem'])" }
+        @(1..4 | Invoke-ProcessBatch $setting -Pool $pool | Sort-Object -Unique) | Should -Be @('[5] 5')
+        @(1..2 | Invoke-ProcessBatch $setting -ThrottleLimit 1 | Sort-Object -Unique) | Should -Be @('[5] 5')
+        [GC]::GetConfigurationVariables()['GCConserveMem'] | Should -Be 0 -Because 'the caller''s own runtime is not ours to tune'
+    }
+
     It 'runs batch after batch on the same worker processes: script, compiled workload, script again' {
         $offset = 5
         $first = 1..12 | Invoke-ProcessBatch { [pscustomobject]@{ V = $Base + $_ + $using:offset; P = $PID } } -Pool $pool

@@ -68,13 +68,25 @@ internal sealed class WorkerCommand
     }
 
     /// <summary>
+    /// Compact gen2 when it is mostly garbage. PowerShell's short-lived objects that survive a gen0 or
+    /// gen1 collection pile up in gen2 as garbage, which the GC here leaves there (its gen2 budget
+    /// grows with the machine's memory), and every later collection gets slower: 600 allocation-heavy
+    /// items in one pwsh took 17.4-17.8 s, and each round of 200 slower than the one before; with this
+    /// setting 12.4-12.7 s. Invoke-ProcessBatch of 1,200 such items on 2 workers: 22.4-23.8 s against
+    /// 18.4-18.6 s; short batches, the CPU script and trivial items unchanged (bench/WorkerTuning.ps1,
+    /// LongAlloc). A worker lives for its batch or its pool, which is what lets the garbage pile up.
+    /// Declared before the lists that use it: static fields are initialized in the order they are written.
+    /// </summary>
+    private static readonly (string Name, string Value) ConserveMemory = ("GCConserveMemory", "5");
+
+    /// <summary>
     /// .NET runtime settings for a batch's own workers only (never the caller), kept because they won
     /// in bench/WorkerTuning.ps1 (bench/results/WorkerTuning.md). Dynamic PGO off: a worker then spends
     /// no CPU on instrumented code and its re-compilation, which on 2 cores competes with the items
     /// themselves (CPU script 0.92x sequential against 0.82x, allocation-heavy script 0.48x against
     /// 0.42x, trivial items unchanged). Larger gen0 budgets, non-concurrent GC and no tiering did not win.
     /// </summary>
-    private static readonly (string Name, string Value)[] BatchTuning = { ("TieredPGO", "0") };
+    private static readonly (string Name, string Value)[] BatchTuning = { ("TieredPGO", "0"), ConserveMemory };
 
     /// <summary>
     /// A warm pool's workers run batch after batch, so they do without tiered compilation: each
@@ -87,7 +99,7 @@ internal sealed class WorkerCommand
     /// 1.46-1.62x sequential before, 1.75-1.77x after; the pool's second such batch 1.61-1.78x
     /// before, 1.90-1.92x after; bench/ProcessBatch.ps1's 32 x 0.5 s on a warm pool 1.57x before, 1.78x after.
     /// </summary>
-    private static readonly (string Name, string Value)[] PoolTuning = { ("TieredCompilation", "0") };
+    private static readonly (string Name, string Value)[] PoolTuning = { ("TieredCompilation", "0"), ConserveMemory };
 
     /// <summary>
     /// $PSHOME/pwsh when it exists; under the dotnet tool the process is 'dotnet', so fall back to
