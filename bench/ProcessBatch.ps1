@@ -27,9 +27,10 @@ Workloads:
   2. CPU script        32 items of a loop calibrated once to ~0.5 s (sequentially, child scope);
                        Invoke-ProcessBatch at -ThrottleLimit 2 cold and on a warm pool of 2,
                        ForEach-Object -Parallel -ThrottleLimit 2, Start-Job, Python's pool of 2 and
-                       the same Python loop sequentially
+                       the same Python loop sequentially; and the floor of any two processes
+                       started cold: two bare pwsh started together, each running half the items
   3. allocation-heavy  16 items of ~0.15 s building small hashtables/arrays/strings, threads and
-                       processes side by side at -ThrottleLimit 2
+                       processes side by side at -ThrottleLimit 2, and the same floor
   4. first result      a 10-item batch of { $_ }: time from the call to the first output, against
                        one cold 'pwsh -NoProfile -c 1' timed from outside in the same run; and the
                        second batch on a warm pool
@@ -225,6 +226,13 @@ function Invoke-Row($Row) {
 
 #region Measurement plan
 
+# The floor of any two processes started cold on the work: two bare pwsh started together, each
+# running its half of the items sequentially (no PSParallel, no channel), timed from outside.
+function New-BareFloorRow([string] $Body, [int] $Items) {
+    $script = "`$b = [scriptblock]::Create('$($Body.Replace("'", "''"))'); 1..$([int]($Items / 2)) | ForEach-Object { & `$b }"
+    New-Row BareFloor "floor: two bare ``pwsh -NoProfile`` started together, each running $([int]($Items / 2)) of the items sequentially (``ForEach-Object { & `$body }``), from outside: what any two processes started cold cost here" -Kind outside -Spec @{ Program = 'pwsh'; Arguments = @('-NoProfile', '-NonInteractive', '-Command', $script); Items = $Items; Copies = 2 } -Throttle '2'
+}
+
 # One row of a workload table: a contender and how it is run.
 function New-Row {
     param([string] $Contender, [string] $Label, [string] $Kind = 'pwsh', [hashtable] $Spec, [string] $Throttle = '', [long] $Expected = -1)
@@ -308,6 +316,7 @@ function Get-Plan([hashtable] $Calibration) {
             New-Row Sequential $Labels.Sequential -Spec @{ Body = $body; Items = $items; Check = 'sum' } -Throttle '1' -Expected $expected
             New-Row ProcessBatch "$($Labels.ProcessBatch) (cold: starting its 2 workers is timed)" -Spec @{ Body = $body; Items = $items; Throttle = 2; Check = 'sum' } -Throttle '2' -Expected $expected
             New-Row ProcessBatchPool $Labels.ProcessBatchPool -Spec @{ Body = $body; Items = $items; Throttle = 2; Check = 'sum' } -Throttle '2' -Expected $expected
+            New-BareFloorRow $body $n
             New-Row ThreadBatch $Labels.ThreadBatch -Spec @{ Body = $body; Items = $items; Check = 'sum' } -Throttle 'default' -Expected $expected
             New-Row ForEachParallel $Labels.ForEachParallel -Spec @{ Body = $body; Items = $items; Throttle = 2; Check = 'sum' } -Throttle '2' -Expected $expected
             New-Row ThreadJob $Labels.ThreadJob -Spec @{ Body = $body; Items = $items; Check = 'sum' } -Throttle 'default (5)' -Expected $expected
@@ -324,6 +333,7 @@ function Get-Plan([hashtable] $Calibration) {
             New-Row ThreadBatch "$($Labels.ThreadBatch) (threads)" -Spec @{ Body = $body; Items = $items; Throttle = 2 } -Throttle '2'
             New-Row ProcessBatch "$($Labels.ProcessBatch) (processes, cold: starting its 2 workers is timed)" -Spec @{ Body = $body; Items = $items; Throttle = 2 } -Throttle '2'
             New-Row ProcessBatchPool "$($Labels.ProcessBatchPool) (processes)" -Spec @{ Body = $body; Items = $items; Throttle = 2 } -Throttle '2'
+            New-BareFloorRow $body $z.AllocItems
         )
     }
     if ('First' -in $Case) {
@@ -595,7 +605,8 @@ function Write-Report($Plan, [hashtable] $Calibration, [hashtable] $Info) {
         $peers = "peers on the same work: ForEach-Object -Parallel $(Format-Ratio $speed.ForEachParallel), Start-Job $(Format-Ratio $speed.StartJob), Python ProcessPoolExecutor(2) $(Format-Ratio $speed.Python) over Python's own sequential loop"
         $pbRow = Get-Row $rows 'ProcessBatch'; $pb = Get-RowStat $pbRow
         $r = $speed.ProcessBatch
-        Add-Target "CPU script of $($z.CpuItems) items x ~$CpuTargetSeconds s: Invoke-ProcessBatch at 2 workers, start-up included, speedup over sequential ForEach-Object" "$(Format-Number $seq.Seconds) s / $(Format-Number $pb.Seconds) s = $(Format-Ratio $r) ($peers)" '>= 1.6x' $(if ([double]::IsNaN($r)) { $null } else { $r -ge 1.6 }) (Get-RowProblem $pbRow) -Issue 13
+        $floorNote = if (Get-Row $rows 'BareFloor') { "; the floor, two bare pwsh started together each running half the items: $(Format-Number (Get-RowStat (Get-Row $rows 'BareFloor')).Seconds) s = $(Format-Ratio $speed.BareFloor)" }
+        Add-Target "CPU script of $($z.CpuItems) items x ~$CpuTargetSeconds s: Invoke-ProcessBatch at 2 workers, start-up included, speedup over sequential ForEach-Object" "$(Format-Number $seq.Seconds) s / $(Format-Number $pb.Seconds) s = $(Format-Ratio $r) ($peers$floorNote)" '>= 1.6x' $(if ([double]::IsNaN($r)) { $null } else { $r -ge 1.6 }) (Get-RowProblem $pbRow) -Issue 13
         $poolRow = Get-Row $rows 'ProcessBatchPool'; $pool = Get-RowStat $poolRow
         $r = $speed.ProcessBatchPool
         Add-Target "CPU script, same run: Invoke-ProcessBatch on a warm pool of 2 workers (pool start and a warm-up batch untimed), speedup over sequential ForEach-Object" "$(Format-Number $seq.Seconds) s / $(Format-Number $pool.Seconds) s = $(Format-Ratio $r) ($peers)" '>= 1.8x' $(if ([double]::IsNaN($r)) { $null } else { $r -ge 1.8 }) (Get-RowProblem $poolRow) -Issue 13
@@ -631,7 +642,8 @@ function Write-Report($Plan, [hashtable] $Calibration, [hashtable] $Info) {
         if ($allocSentence) { & $add @('', $allocSentence) }
         $prRow = Get-Row $rows 'ProcessBatch'
         $r = $pr.Seconds / $th.Seconds
-        Add-Target "The allocation-heavy script ($($z.AllocItems) x ~$AllocTargetSeconds s, -ThrottleLimit 2 both, the start of the worker processes included): processes at least as fast as threads, Invoke-ProcessBatch time / Invoke-ThreadBatch time" "$(Format-Number $pr.Seconds) s / $(Format-Number $th.Seconds) s = $(Format-Ratio $r)" '<= 1.00x' $(if ([double]::IsNaN($r)) { $null } else { $r -le 1.0 }) (Get-RowProblem $prRow) -Issue 13
+        $floorNote = if (Get-Row $rows 'BareFloor') { $floor = Get-RowStat (Get-Row $rows 'BareFloor'); " (the floor, two bare pwsh started together each running half the items: $(Format-Number $floor.Seconds) s = $(Format-Ratio ($floor.Seconds / $th.Seconds)) threads)" }
+        Add-Target "The allocation-heavy script ($($z.AllocItems) x ~$AllocTargetSeconds s, -ThrottleLimit 2 both, the start of the worker processes included): processes at least as fast as threads, Invoke-ProcessBatch time / Invoke-ThreadBatch time" "$(Format-Number $pr.Seconds) s / $(Format-Number $th.Seconds) s = $(Format-Ratio $r)$floorNote" '<= 1.00x' $(if ([double]::IsNaN($r)) { $null } else { $r -le 1.0 }) (Get-RowProblem $prRow) -Issue 13
         $poolRow = Get-Row $rows 'ProcessBatchPool'; $pool = Get-RowStat $poolRow
         $rp = $pool.Seconds / $th.Seconds
         Add-Target "The allocation-heavy script, same run: processes on a warm pool of 2 (pool start and a warm-up batch untimed) at least as fast as threads, Invoke-ProcessBatch -Pool time / Invoke-ThreadBatch time" "$(Format-Number $pool.Seconds) s / $(Format-Number $th.Seconds) s = $(Format-Ratio $rp)" '<= 1.00x' $(if ([double]::IsNaN($rp)) { $null } else { $rp -le 1.0 }) (Get-RowProblem $poolRow) -Issue 13

@@ -123,6 +123,13 @@ Describe 'Measure-ConcurrencyModel parameters' {
         $seconds[-1] | Should -BeGreaterThan $seconds[0] -Because 'the clock runs from the first trial'
     }
 
+    It 'starts every trial, and hands the session back, with the garbage collected' {
+        # So that one trial's garbage does not slow the next, nor the job run right after measuring.
+        $before = [GC]::CollectionCount(2)
+        $report = 1..8 | Measure-ConcurrencyModel { $_ } -Model Sequential, Thread -MaxThrottleLimit 2 -WarningAction SilentlyContinue
+        [GC]::CollectionCount(2) - $before | Should -BeGreaterOrEqual ($report.Trials.Count + 1)
+    }
+
     It '-SampleSize, -TotalItems and -MaxThrottleLimit shape the trials and the projection' {
         $report = 1..50 | Measure-ConcurrencyModel { Start-Sleep -Milliseconds 20 } -SampleSize 10 -TotalItems 1000 -MaxThrottleLimit 4 -Model Sequential, Thread -WarningAction SilentlyContinue
         $report.SampleSize | Should -Be 10

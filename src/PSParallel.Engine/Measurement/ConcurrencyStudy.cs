@@ -72,6 +72,7 @@ internal sealed class ConcurrencyStudy(WorkRecipe recipe, IReadOnlyList<object?>
             var again = runner.RunSequential();
             if (again.Duration < trials[sequentialAt].Duration) trials[sequentialAt] = again;
         }
+        TrialRunner.CollectGarbage();
         foreach (var failed in trials.Where(t => t.Failed > 0))
             warn($"{failed.Failed} of {_sample.Count} sample items failed in the {failed.Model} trial at {failed.ThrottleLimit}, " +
                  $"so its timing may not be the job's. First error: {failed.FirstError}");

@@ -33,6 +33,17 @@ internal sealed class TrialRunner
     public int Passes { get; private set; } = 1;
 
     /// <summary>
+    /// Each trial starts with the session's garbage collected (and the measurement ends so, so that
+    /// the job run right after it starts as the trials did). An allocation-heavy script leaves
+    /// garbage in the oldest generation that the runtime leaves there for a long time and that slows
+    /// every later collection: 200 such items on 2 threads took 4.2 s as a session's first and 5.6 s
+    /// after 328 more, so a later trial looked slower than it was, and the job after the measurement
+    /// ran slower than projected (bench/Decision.ps1, allocation-heavy script: 33% off). A full
+    /// collection of a session of tens of megabytes takes milliseconds, outside every trial's clock.
+    /// </summary>
+    public static void CollectGarbage() => GC.Collect();
+
+    /// <summary>
     /// The items one after the other, each in a child scope. A script runs as the sequential command
     /// runs it, in a ForEach-Object pipeline (<see cref="SequentialPipeline"/>); a compiled workload
     /// runs on one lane, with no scheduling and no hand-over between threads. Opening the runspace
@@ -40,6 +51,7 @@ internal sealed class TrialRunner
     /// </summary>
     public TrialMeasurement RunSequential()
     {
+        CollectGarbage();
         var trial = _recipe.Script is { } script ? SequentialPipeline.Run(script, _sample, _token) : RunSequentialWorkload();
         Passes = trial.Passes;
         return trial;
@@ -103,6 +115,7 @@ internal sealed class TrialRunner
     /// </summary>
     public TrialMeasurement RunPool(ExecutionModel model, int degree, WarmPool? warm = null)
     {
+        CollectGarbage();
         var inner = warm is not null ? warm.Lease(_recipe, degree, wait: true, _token)
             : model == ExecutionModel.Process ? _recipe.CreateProcessExecutor() : _recipe.CreateThreadExecutor(degree);
         var executor = new PreparedExecutor(inner);
