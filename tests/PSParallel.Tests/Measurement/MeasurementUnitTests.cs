@@ -171,6 +171,33 @@ public class ModelChooserTests
     }
 
     [Fact]
+    public void Work_that_computes_gets_no_more_threads_than_cores_even_where_more_project_faster()
+    {
+        int cores = Environment.ProcessorCount;
+        // Sequential computes 0.95 of its time; twice the cores project 25 % faster than the cores.
+        var trials = new[]
+        {
+            Trials.Of(ExecutionModel.Sequential, 1, 4.0, cpu: 3.8),
+            Trials.Of(ExecutionModel.Thread, cores, 1.0),
+            Trials.Of(ExecutionModel.Thread, 2 * cores, 0.75),
+        };
+        Assert.Equal(cores, new ModelChooser(trials, 64).Chosen.ThrottleLimit);
+    }
+
+    [Fact]
+    public void Work_that_waits_may_get_more_threads_than_cores()
+    {
+        int cores = Environment.ProcessorCount;
+        var trials = new[]
+        {
+            Trials.Of(ExecutionModel.Sequential, 1, 4.0, cpu: 2.0),
+            Trials.Of(ExecutionModel.Thread, cores, 1.0),
+            Trials.Of(ExecutionModel.Thread, 2 * cores, 0.75),
+        };
+        Assert.Equal(2 * cores, new ModelChooser(trials, 64).Chosen.ThrottleLimit);
+    }
+
+    [Fact]
     public void Start_up_weighs_less_as_the_job_grows()
     {
         var trials = new[] { Trials.Of(ExecutionModel.Sequential, 1, 1.0), Trials.Of(ExecutionModel.Process, 2, 0.5, startup: 2) };
