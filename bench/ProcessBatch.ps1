@@ -238,18 +238,25 @@ function Invoke-Row($Row) {
 
 #region Measurement plan
 
-# The floor of any two processes started cold on the work: two bare pwsh started together, each
-# running its half of the items sequentially (no PSParallel, no channel), timed from outside.
-function New-BareFloorRow([string] $Body, [int] $Items) {
-    $script = "`$b = [scriptblock]::Create('$($Body.Replace("'", "''"))'); 1..$([int]($Items / 2)) | ForEach-Object { & `$b }"
-    New-Row BareFloor "floor: two bare ``pwsh -NoProfile`` started together, each running $([int]($Items / 2)) of the items sequentially (``ForEach-Object { & `$body }``), from outside: what any two processes started cold cost here" -Kind outside -Spec @{ Program = 'pwsh'; Arguments = @('-NoProfile', '-NonInteractive', '-Command', $script); Items = $Items; Copies = 2 } -Throttle '2'
-}
-
-# The same for two warm processes, what a warm pool of 2 could do at best: the two pwsh start, run one
-# { $_ } item (as the pool's warm-up batch), and are timed from a common start 4 s after launch.
-function New-WarmFloorRow([string] $Body, [int] $Items) {
-    $script = "`$b = [scriptblock]::Create('$($Body.Replace("'", "''"))'); `$null = 1 | ForEach-Object { `$_ }; [Console]::WriteLine('##READY## ' + [DateTime]::UtcNow.Ticks); while ([DateTime]::UtcNow.Ticks -lt @START@) { Start-Sleep -Milliseconds 1 }; 1..$([int]($Items / 2)) | ForEach-Object { & `$b }; [Console]::WriteLine('##END## ' + [DateTime]::UtcNow.Ticks)"
-    New-Row WarmFloor "floor, warm: two bare ``pwsh -NoProfile`` started and idle, each running $([int]($Items / 2)) of the items sequentially from a common start (their start-up untimed): what any two warm processes cost here" -Kind outside -Spec @{ Program = 'pwsh'; Arguments = @('-NoProfile', '-NonInteractive', '-Command', $script); Items = $Items; Copies = 2; StartAfter = 4 } -Throttle '2'
+# The floor of any two processes on the work: two bare pwsh, each running its half of the items
+# sequentially (no PSParallel, no channel), timed from outside. Cold, they start together and their
+# start-up is timed; -Warm, they start, run one { $_ } item (as a warm pool's warm-up batch) and are
+# timed from a common start 4 s after launch (what a warm pool of 2 could do at best).
+function New-FloorRow([string] $Body, [int] $Items, [switch] $Warm) {
+    $half = [int]($Items / 2)
+    $run = "1..$half | ForEach-Object { & `$b }"
+    $script = "`$b = [scriptblock]::Create('$($Body.Replace("'", "''"))'); " + $(if ($Warm) {
+            "`$null = 1 | ForEach-Object { `$_ }; [Console]::WriteLine('##READY## ' + [DateTime]::UtcNow.Ticks); while ([DateTime]::UtcNow.Ticks -lt @START@) { Start-Sleep -Milliseconds 1 }; $run; [Console]::WriteLine('##END## ' + [DateTime]::UtcNow.Ticks)"
+        }
+        else { $run })
+    $spec = @{ Program = 'pwsh'; Arguments = @('-NoProfile', '-NonInteractive', '-Command', $script); Items = $Items; Copies = 2 }
+    if ($Warm) {
+        $spec.StartAfter = 4
+        New-Row WarmFloor "floor, warm: two bare ``pwsh -NoProfile`` started and idle, each running $half of the items sequentially from a common start (their start-up untimed): what any two warm processes cost here" -Kind outside -Spec $spec -Throttle '2'
+    }
+    else {
+        New-Row BareFloor "floor: two bare ``pwsh -NoProfile`` started together, each running $half of the items sequentially (``ForEach-Object { & `$body }``), from outside: what any two processes started cold cost here" -Kind outside -Spec $spec -Throttle '2'
+    }
 }
 
 # One row of a workload table: a contender and how it is run.
@@ -335,8 +342,8 @@ function Get-Plan([hashtable] $Calibration) {
             New-Row Sequential $Labels.Sequential -Spec @{ Body = $body; Items = $items; Check = 'sum' } -Throttle '1' -Expected $expected
             New-Row ProcessBatch "$($Labels.ProcessBatch) (cold: starting its 2 workers is timed)" -Spec @{ Body = $body; Items = $items; Throttle = 2; Check = 'sum' } -Throttle '2' -Expected $expected
             New-Row ProcessBatchPool $Labels.ProcessBatchPool -Spec @{ Body = $body; Items = $items; Throttle = 2; Check = 'sum' } -Throttle '2' -Expected $expected
-            New-BareFloorRow $body $n
-            New-WarmFloorRow $body $n
+            New-FloorRow $body $n
+            New-FloorRow $body $n -Warm
             New-Row ThreadBatch $Labels.ThreadBatch -Spec @{ Body = $body; Items = $items; Check = 'sum' } -Throttle 'default' -Expected $expected
             New-Row ForEachParallel $Labels.ForEachParallel -Spec @{ Body = $body; Items = $items; Throttle = 2; Check = 'sum' } -Throttle '2' -Expected $expected
             New-Row ThreadJob $Labels.ThreadJob -Spec @{ Body = $body; Items = $items; Check = 'sum' } -Throttle 'default (5)' -Expected $expected
@@ -353,7 +360,7 @@ function Get-Plan([hashtable] $Calibration) {
             New-Row ThreadBatch "$($Labels.ThreadBatch) (threads)" -Spec @{ Body = $body; Items = $items; Throttle = 2 } -Throttle '2'
             New-Row ProcessBatch "$($Labels.ProcessBatch) (processes, cold: starting its 2 workers is timed)" -Spec @{ Body = $body; Items = $items; Throttle = 2 } -Throttle '2'
             New-Row ProcessBatchPool "$($Labels.ProcessBatchPool) (processes)" -Spec @{ Body = $body; Items = $items; Throttle = 2 } -Throttle '2'
-            New-BareFloorRow $body $z.AllocItems
+            New-FloorRow $body $z.AllocItems
         )
     }
     if ('First' -in $Case) {

@@ -14,7 +14,8 @@ internal sealed class ModelChooser
     public ModelChooser(IReadOnlyList<TrialMeasurement> trials, long totalItems)
     {
         if (trials.Count == 0) throw new ArgumentException("at least one trial is needed", nameof(trials));
-        int mostLanes = MostLanes(trials);
+        Utilization = WorkClassifier.Utilization(trials);
+        int mostLanes = MostLanes(Utilization);
         BestPerModel = trials
             .GroupBy(t => t.Model)
             .Select(g => BestDegree(g, totalItems, mostLanes))
@@ -47,8 +48,11 @@ internal sealed class ModelChooser
     /// cores, 4 threads against 2: CPU script 1.13x slower, allocation-heavy script 1.20x, tiny items
     /// 1.16x (where 4 was recommended), compiled IsPrime 4% faster. Other work may use any degree.
     /// </summary>
-    private static int MostLanes(IReadOnlyList<TrialMeasurement> trials) =>
-        WorkClassifier.Classify(WorkClassifier.Utilization(trials)) == WorkClassifier.CpuBound ? Environment.ProcessorCount : int.MaxValue;
+    private static int MostLanes(double utilization) =>
+        WorkClassifier.Classify(utilization) == WorkClassifier.CpuBound ? Environment.ProcessorCount : int.MaxValue;
+
+    /// <summary>The share of its wall time the work computes (<see cref="WorkClassifier.Utilization"/>), 0 to 1.</summary>
+    public double Utilization { get; }
 
     /// <summary>One trial per model, simplest model first.</summary>
     public IReadOnlyList<TrialMeasurement> BestPerModel { get; }

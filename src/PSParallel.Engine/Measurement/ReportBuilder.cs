@@ -9,7 +9,7 @@ internal static class ReportBuilder
         int sampleSize, string powerShellVersion)
     {
         var choice = new ModelChooser(trials, totalItems);
-        double utilization = WorkClassifier.Utilization(trials);
+        double utilization = choice.Utilization;
         var sequential = trials.FirstOrDefault(t => t.Model == ExecutionModel.Sequential)?.Duration ?? TimeSpan.Zero;
         var projected = new OrderedDictionary(StringComparer.OrdinalIgnoreCase);
         foreach (var (model, time) in choice.Projected) projected[model.ToString()] = time;
