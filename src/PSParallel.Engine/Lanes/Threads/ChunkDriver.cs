@@ -91,6 +91,7 @@ internal sealed class ChunkDriver
                 _currentErrors = null;
             }
             sink.End(item, new AttemptOutcome((IReadOnlyList<object?>?)output ?? Array.Empty<object?>(), errors));
+            HeapCompactor.AfterItem();
         }
     }
 
