@@ -14,6 +14,8 @@ Workloads:
   1. trivial items            { $_ } x 20,000 (ForEach-Object -Parallel 1,000, Start-ThreadJob 200)
   2. CPU script               16 items of a loop calibrated to ~0.25 s sequentially, default throttle
   3. allocation-heavy script  16 items building small hashtables/arrays/strings, ~0.15 s each
+     and a long job in one batch: 600 items of the same loop, ~25 ms each (sequential, threads and
+     ForEach-Object -Parallel only), where the garbage piles up
   4. Start-Sleep 50 ms x 200 at throttle 50           (ideal 200 / 50 x 50 ms = 0.2 s)
   5. HTTP GET of a local 100 ms endpoint x 100 at throttle 20 (ideal 0.5 s), Invoke-RestMethod
      in the script and -Workload HttpGet
@@ -39,7 +41,7 @@ One repetition and smaller counts, for a smoke test (about 3 minutes). Writes to
 out/bench/ThreadBatch.quick.md instead of bench/results unless -OutFile is given.
 
 .PARAMETER Case
-Run only these workloads (Trivial, Cpu, Alloc, Sleep, Http, Primes, Compiled, Memory, Journal). A partial
+Run only these workloads (Trivial, Cpu, Alloc, LongAlloc, Sleep, Http, Primes, Compiled, Memory, Journal). A partial
 run writes to out/bench/ unless -OutFile is given.
 
 .EXAMPLE
@@ -56,7 +58,7 @@ param(
     [switch] $Quick,
 
     # Names, or one comma-separated string (as 'pwsh -File' passes them).
-    [string[]] $Case = @('Trivial', 'Cpu', 'Alloc', 'Sleep', 'Http', 'Primes', 'Compiled', 'Memory', 'Journal'),
+    [string[]] $Case = @('Trivial', 'Cpu', 'Alloc', 'LongAlloc', 'Sleep', 'Http', 'Primes', 'Compiled', 'Memory', 'Journal'),
 
     [ValidateRange(1, 15)]
     [int] $Repetitions = 0,
@@ -82,7 +84,7 @@ $ErrorActionPreference = 'Stop'
 $ProgressPreference = 'SilentlyContinue'
 . (Join-Path $PSScriptRoot '_BenchCommon.ps1')   # shared helpers; the ones defined below are this script's own
 
-$AllCases = @('Trivial', 'Cpu', 'Alloc', 'Sleep', 'Http', 'Primes', 'Compiled', 'Memory', 'Journal')
+$AllCases = @('Trivial', 'Cpu', 'Alloc', 'LongAlloc', 'Sleep', 'Http', 'Primes', 'Compiled', 'Memory', 'Journal')
 $Case = @($Case -split ',' | ForEach-Object Trim | Where-Object { $_ })
 foreach ($c in $Case) { if ($c -notin $AllCases) { throw "Unknown case '$c'; the cases are $($AllCases -join ', ')." } }
 $Case = @($AllCases | Where-Object { $_ -in $Case })
@@ -98,7 +100,7 @@ $ChildScript = Join-Path $PSScriptRoot '_ThreadBatchChild.ps1'
 $Size = if ($Quick) {
     @{
         TrivialItems = 2000; TrivialFep = 200; TrivialJob = 50
-        CpuItems = 8; AllocItems = 8
+        CpuItems = 8; AllocItems = 8; LongAllocItems = 100
         SleepItems = 100; SleepThrottle = 50; SleepMs = 50
         HttpItems = 40; HttpThrottle = 20; HttpMs = 100
         CompiledItems = 100000; CompiledHttp = 2000; CompiledWarm = 2000; DirectSample = 50000
@@ -109,7 +111,7 @@ $Size = if ($Quick) {
 else {
     @{
         TrivialItems = 20000; TrivialFep = 1000; TrivialJob = 200
-        CpuItems = 16; AllocItems = 16
+        CpuItems = 16; AllocItems = 16; LongAllocItems = 600
         SleepItems = 200; SleepThrottle = 50; SleepMs = 50
         HttpItems = 100; HttpThrottle = 20; HttpMs = 100
         CompiledItems = 1000000; CompiledHttp = 10000; CompiledWarm = 10000; DirectSample = 100000
@@ -119,6 +121,8 @@ else {
 }
 $CpuTargetSeconds = 0.25
 $AllocTargetSeconds = 0.15
+# The long allocation-heavy job's items are the same loop, a sixth as long (~25 ms).
+$LongAllocShare = 6
 
 # The seed's script version (trial division), as in the help of Invoke-ThreadBatch.
 $PrimeBody = @'
@@ -183,6 +187,10 @@ function New-ScriptRows {
     }
 }
 
+function Get-LongAllocBody([hashtable] $Calibration) {
+    $AllocTemplate.Replace('@N@', "$([Math]::Max(1, [int]($Calibration.Alloc.Iterations / $LongAllocShare)))")
+}
+
 function Get-Plan([hashtable] $Calibration, [string] $BaseUri) {
     $z = $Size
     $plan = [ordered]@{}
@@ -196,6 +204,9 @@ function Get-Plan([hashtable] $Calibration, [string] $BaseUri) {
     }
     if ('Alloc' -in $Case) {
         $plan.Alloc = @(New-ScriptRows -Body $AllocTemplate.Replace('@N@', "$($Calibration.Alloc.Iterations)") -Items "1..$($z.AllocItems)")
+    }
+    if ('LongAlloc' -in $Case) {
+        $plan.LongAlloc = @(New-ScriptRows -Body (Get-LongAllocBody $Calibration) -Items "1..$($z.LongAllocItems)" -Contenders Sequential, ThreadBatch, ForEachParallel)
     }
     if ('Sleep' -in $Case) {
         $plan.Sleep = @(New-ScriptRows -Body 'Start-Sleep -Milliseconds $_' -Items "@($($z.SleepMs)) * $($z.SleepItems)" `
@@ -373,6 +384,13 @@ function Write-Report($Plan, [hashtable] $Calibration, [string] $StartLoad, [dat
         & $add @('', '## 3. Allocation-heavy script', '', (Get-LoadNote 'Alloc'), '',
             "$($z.AllocItems) items, each building small hashtables, arrays, PSCustomObjects and strings in a loop of $($Calibration.Alloc.Iterations) iterations (calibrated like the CPU script to ~$AllocTargetSeconds CPU s sequentially: $(Format-Number $Calibration.Alloc.SecondsPerItem) s), default throttle. Speedup of Invoke-ThreadBatch over the faster sequential form: **$(Format-Ratio ($seq.Seconds / $itb.Seconds))** (no target: one shared GC heap).", '',
             '```powershell', $AllocTemplate.Replace('@N@', "$($Calibration.Alloc.Iterations)"), '```', '')
+        & $add (Write-ScriptTable $rows)
+    }
+    if ($Plan.Contains('LongAlloc')) {
+        $rows = $Plan.LongAlloc
+        $seq = Get-RowStat (Get-Row $rows 'Sequential'); $itb = Get-RowStat (Get-Row $rows 'ThreadBatch'); $fep = Get-RowStat (Get-Row $rows 'ForEachParallel')
+        & $add @('', '### A long allocation-heavy job', '', (Get-LoadNote 'LongAlloc'), '',
+            "$(Format-Count $z.LongAllocItems) items of the same loop a ${LongAllocShare}th as long ($([Math]::Max(1, [int]($Calibration.Alloc.Iterations / $LongAllocShare))) iterations, ~$(Format-Number ($Calibration.Alloc.SecondsPerItem / $LongAllocShare)) s each), default throttle, in one batch: a session that runs allocation-heavy script for a while. Its garbage piles up in the oldest generation, which .NET here leaves there, and every later collection pauses longer; Invoke-ThreadBatch compacts the heap while its items run (once the collector's pauses since its last compaction cost 4 times that compaction), sequential ForEach-Object and ForEach-Object -Parallel leave it to the runtime. Invoke-ThreadBatch: **$(Format-Ratio ($seq.Seconds / $itb.Seconds))** sequential, ForEach-Object -Parallel $(Format-Ratio ($seq.Seconds / $fep.Seconds)).", '')
         & $add (Write-ScriptTable $rows)
     }
     if ($Plan.Contains('Sleep')) {
@@ -570,7 +588,7 @@ $server = $null
 $script:CaseLoad = [ordered]@{}
 try {
     $calibration = @{ Cpu = @{ Iterations = 0; SecondsPerItem = 0 }; Alloc = @{ Iterations = 0; SecondsPerItem = 0 } }
-    if ('Cpu' -in $Case -or 'Alloc' -in $Case) {
+    if ('Cpu' -in $Case -or 'Alloc' -in $Case -or 'LongAlloc' -in $Case) {
         Write-Host 'Calibrating the CPU and allocation scripts...'
         $c = Invoke-Child @{ Kind = 'calibrate'; CpuTemplate = $CpuTemplate; AllocTemplate = $AllocTemplate; CpuSeconds = $CpuTargetSeconds; AllocSeconds = $AllocTargetSeconds }
         if (-not $c.Ok) { throw "Calibration failed: $($c.Failure)" }
