@@ -187,8 +187,8 @@ function New-ScriptRows {
     }
 }
 
-function Get-LongAllocBody([hashtable] $Calibration) {
-    $AllocTemplate.Replace('@N@', "$([Math]::Max(1, [int]($Calibration.Alloc.Iterations / $LongAllocShare)))")
+function Get-LongAllocIterations([hashtable] $Calibration) {
+    [Math]::Max(1, [int]($Calibration.Alloc.Iterations / $LongAllocShare))
 }
 
 function Get-Plan([hashtable] $Calibration, [string] $BaseUri) {
@@ -206,7 +206,7 @@ function Get-Plan([hashtable] $Calibration, [string] $BaseUri) {
         $plan.Alloc = @(New-ScriptRows -Body $AllocTemplate.Replace('@N@', "$($Calibration.Alloc.Iterations)") -Items "1..$($z.AllocItems)")
     }
     if ('LongAlloc' -in $Case) {
-        $plan.LongAlloc = @(New-ScriptRows -Body (Get-LongAllocBody $Calibration) -Items "1..$($z.LongAllocItems)" -Contenders Sequential, ThreadBatch, ForEachParallel)
+        $plan.LongAlloc = @(New-ScriptRows -Body $AllocTemplate.Replace('@N@', "$(Get-LongAllocIterations $Calibration)") -Items "1..$($z.LongAllocItems)" -Contenders Sequential, ThreadBatch, ForEachParallel)
     }
     if ('Sleep' -in $Case) {
         $plan.Sleep = @(New-ScriptRows -Body 'Start-Sleep -Milliseconds $_' -Items "@($($z.SleepMs)) * $($z.SleepItems)" `
@@ -390,7 +390,7 @@ function Write-Report($Plan, [hashtable] $Calibration, [string] $StartLoad, [dat
         $rows = $Plan.LongAlloc
         $seq = Get-RowStat (Get-Row $rows 'Sequential'); $itb = Get-RowStat (Get-Row $rows 'ThreadBatch'); $fep = Get-RowStat (Get-Row $rows 'ForEachParallel')
         & $add @('', '### A long allocation-heavy job', '', (Get-LoadNote 'LongAlloc'), '',
-            "$(Format-Count $z.LongAllocItems) items of the same loop a ${LongAllocShare}th as long ($([Math]::Max(1, [int]($Calibration.Alloc.Iterations / $LongAllocShare))) iterations, ~$(Format-Number ($Calibration.Alloc.SecondsPerItem / $LongAllocShare)) s each), default throttle, in one batch: a session that runs allocation-heavy script for a while. Its garbage piles up in the oldest generation, which .NET here leaves there, and every later collection pauses longer; Invoke-ThreadBatch compacts the heap while its items run (once the collector's pauses since its last compaction cost 4 times that compaction), sequential ForEach-Object and ForEach-Object -Parallel leave it to the runtime. Invoke-ThreadBatch: **$(Format-Ratio ($seq.Seconds / $itb.Seconds))** sequential, ForEach-Object -Parallel $(Format-Ratio ($seq.Seconds / $fep.Seconds)).", '')
+            "$(Format-Count $z.LongAllocItems) items of the same loop a ${LongAllocShare}th as long ($(Get-LongAllocIterations $Calibration) iterations, ~$(Format-Number ($Calibration.Alloc.SecondsPerItem / $LongAllocShare)) s each), default throttle, in one batch: a session that runs allocation-heavy script for a while. Its garbage piles up in the oldest generation, which .NET here leaves there, and every later collection pauses longer; Invoke-ThreadBatch compacts the heap while its items run (once the collector's pauses since its last compaction cost 4 times that compaction), sequential ForEach-Object and ForEach-Object -Parallel leave it to the runtime. Invoke-ThreadBatch: **$(Format-Ratio ($seq.Seconds / $itb.Seconds))** sequential, ForEach-Object -Parallel $(Format-Ratio ($seq.Seconds / $fep.Seconds)).", '')
         & $add (Write-ScriptTable $rows)
     }
     if ($Plan.Contains('Sleep')) {

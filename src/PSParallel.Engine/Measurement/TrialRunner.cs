@@ -3,6 +3,7 @@ using System.Management.Automation;
 using PSParallel.Engine.Attempts;
 using PSParallel.Engine.Lanes;
 using PSParallel.Engine.Lanes.Processes;
+using PSParallel.Engine.Lanes.Threads;
 using PSParallel.Engine.Pools;
 using PSParallel.Engine.Recipes;
 using PSParallel.Engine.Scheduling;
@@ -41,7 +42,7 @@ internal sealed class TrialRunner
     /// ran slower than projected (bench/Decision.ps1, allocation-heavy script: 33% off). A full
     /// collection of a session of tens of megabytes takes milliseconds, outside every trial's clock.
     /// </summary>
-    public static void CollectGarbage() => GC.Collect();
+    public static void CollectGarbage() => HeapCompactor.Compact();
 
     /// <summary>
     /// The items one after the other, each in a child scope. A script runs as the sequential command

@@ -17,7 +17,8 @@ internal static class HeapCompactor
 {
     private const double PauseBudget = 4;
 
-    private static int _busy;
+    // One thread looks or compacts at a time; a lane that finds it taken goes on with its items.
+    private static readonly object Gate = new();
     private static int _seenYoungCollections = -1;
     private static TimeSpan _pauseAtCompaction = TimeSpan.MinValue;
     private static TimeSpan _compactionCost;
@@ -27,7 +28,7 @@ internal static class HeapCompactor
     {
         int young = GC.CollectionCount(0);
         if (young == Volatile.Read(ref _seenYoungCollections)) return;
-        if (Interlocked.Exchange(ref _busy, 1) == 1) return;
+        if (!Monitor.TryEnter(Gate)) return;
         try
         {
             _seenYoungCollections = young;
@@ -41,15 +42,30 @@ internal static class HeapCompactor
                 return;
             }
             if (paused - _pauseAtCompaction < _compactionCost * PauseBudget) return;
-            GC.Collect();
-            var after = GC.GetTotalPauseDuration();
-            _compactionCost = after - paused;
-            _pauseAtCompaction = after;
-            _seenYoungCollections = GC.CollectionCount(0);
+            CompactAndRecord();
         }
         finally
         {
-            Volatile.Write(ref _busy, 0);
+            Monitor.Exit(Gate);
         }
+    }
+
+    /// <summary>
+    /// Compacts now (Measure-ConcurrencyModel before each trial), and counts the pauses from here,
+    /// so that a compaction asked for elsewhere is not followed at once by another.
+    /// </summary>
+    public static void Compact()
+    {
+        lock (Gate) CompactAndRecord();
+    }
+
+    private static void CompactAndRecord()
+    {
+        var before = GC.GetTotalPauseDuration();
+        GC.Collect();
+        var after = GC.GetTotalPauseDuration();
+        _compactionCost = after - before;
+        _pauseAtCompaction = after;
+        _seenYoungCollections = GC.CollectionCount(0);
     }
 }
