@@ -11,8 +11,9 @@ recommends, measured against the projection. The verdicts are the machine's.
       (Start-WorkerPool), and the job then runs on the same pool, so the workers start once.
       The sample is 32 items: with 16, two workers measured about as fast as sequential here and
       the verdict went either way, though the job itself ran 1.9x faster on them.
-  (c) Tiny items: { $_ * 2 } on 1,000 numbers: the whole job takes milliseconds sequentially, less
-      than opening the runspaces or workers would (on 20,000 such items threads already win here).
+  (c) Tiny items: { $_ * 2 } on 200 numbers: the whole job takes about 15 ms sequentially, less
+      than opening the runspaces or workers would (on 1,000 such items threads already win here:
+      about 30 ms against 55 ms).
 For each job Measure-ConcurrencyModel runs the work on sample items sequentially and on threads or
 processes, prints its verdict (the default view: reason and a bar per trial) and writes an HTML
 report to out/demo/. Then the demo runs the whole job with the command line the report gives and
@@ -30,7 +31,7 @@ param(
     # Items of the computing job, and the loop's iterations per item (about 0.1 s in script).
     [int] $ComputeItems = 250,
     [int] $LoopIterations = 500000,
-    [int] $TinyItems = 1000
+    [int] $TinyItems = 200
 )
 
 Set-StrictMode -Version 3.0
@@ -124,8 +125,9 @@ function Measure-Job {
     $watch.Stop()
     $projected = $Report.Projected[$Report.Recommendation].TotalSeconds
     $measured = $watch.Elapsed.TotalSeconds
-    $offBy = 100 * ($projected - $measured) / $measured
-    Write-Host ('   ran the job the recommended way: {0:0.00} s measured, {1:0.00} s projected ({2:+0;-0}%); {3}' -f
+    # Rounded before formatting, so that -0.4 prints as 0, not as a signed zero.
+    $offBy = [Math]::Round(100 * ($projected - $measured) / $measured)
+    Write-Host ('   ran the job the recommended way: {0:0.000} s measured, {1:0.000} s projected ({2:+0;-0;0}%); {3}' -f
         $measured, $projected, $offBy, (& $Check $output))
     Write-Host ''
     [pscustomobject]@{ Measured = $measured; Projected = $projected; ErrorPercent = $offBy }
@@ -139,9 +141,9 @@ function Add-Verdict([string] $Case, $Report, $Run) {
             Verdict        = $Report.Recommendation
             Throttle       = $Report.ThrottleLimit
             Classification = $Report.Classification
-            'Measured s'   = [Math]::Round($Run.Measured, 2)
-            'Projected s'  = [Math]::Round($Run.Projected, 2)
-            'Off by'       = '{0:+0;-0}%' -f $Run.ErrorPercent
+            'Measured s'   = [Math]::Round($Run.Measured, 3)
+            'Projected s'  = [Math]::Round($Run.Projected, 3)
+            'Off by'       = '{0:+0;-0;0}%' -f $Run.ErrorPercent
         })
 }
 Write-Host "PSParallel demo on $([Environment]::ProcessorCount) cores, PowerShell $($PSVersionTable.PSVersion)"

@@ -88,8 +88,10 @@ Describe 'Measure-ConcurrencyModel classification' {
         $report.Command | Should -Match '^1\.\.8 \| ForEach-Object \{ 40 \} \| Invoke-ThreadBatch -Workload Spin -ThrottleLimit \d+$' -Because 'the upstream pipeline is written as the input'
     }
 
-    It 'finds that trivial items do not wait, and are best run sequentially' {
-        $report = 1..500 | Measure-ConcurrencyModel { $_ } -Model Sequential, Thread -WarningAction SilentlyContinue
+    It 'finds that trivial items do not wait, and that a short job of them is best run sequentially' {
+        # 100 of them take about 10 ms sequentially, less than opening two runspaces. (On 500, threads
+        # already win here: 26-34 ms against 34-50 ms.)
+        $report = 1..100 | Measure-ConcurrencyModel { $_ } -Model Sequential, Thread -WarningAction SilentlyContinue
         # CpuBound on a quiet machine; on a very busy one, pauses the thread does not control (garbage
         # collection of other threads) can push it into Mixed. It never waits.
         $report.Classification | Should -BeIn 'CpuBound', 'Mixed'
@@ -97,8 +99,8 @@ Describe 'Measure-ConcurrencyModel classification' {
         $report.ThrottleLimit | Should -Be 1
         $report.Reason | Should -Match '^Sequential finished 64 items'
         $report.SampleSize | Should -Be 64 -Because 'the default sample is at most 64 items'
-        $report.TotalItems | Should -Be 500 -Because 'the job is every item given'
-        $report.Command | Should -Be '1..500 | ForEach-Object { & { $_ } }'
+        $report.TotalItems | Should -Be 100 -Because 'the job is every item given'
+        $report.Command | Should -Be '1..100 | ForEach-Object { & { $_ } }'
     }
 }
 
@@ -128,6 +130,23 @@ Describe 'Measure-ConcurrencyModel parameters' {
         $before = [GC]::CollectionCount(2)
         $report = 1..8 | Measure-ConcurrencyModel { $_ } -Model Sequential, Thread -MaxThrottleLimit 2 -WarningAction SilentlyContinue
         [GC]::CollectionCount(2) - $before | Should -BeGreaterOrEqual ($report.Trials.Count + 1)
+    }
+
+    It 'warms up a trial''s lanes without holding a thread-pool thread each' {
+        # In a fresh pwsh, whose thread pool starts with one thread a core. Each item needs a pool
+        # thread to finish (Task.Delay completes on one), as Invoke-RestMethod's do. Warm-ups that
+        # each held a pool thread while 32 lanes warmed up grew the pool to 22-23 threads (and, on a
+        # loaded machine, made the start-up seconds long); awaited warm-ups leave it at 5-6.
+        $manifest = Get-PSParallelManifest
+        $r = Invoke-ChildPwsh -Command (@(
+                "Import-Module '$manifest' -ErrorAction Stop"
+                '$report = 1..64 | Measure-ConcurrencyModel { [System.Threading.Tasks.Task]::Delay(20).Wait() } -Model Thread -MaxThrottleLimit 32 -WarningAction SilentlyContinue'
+                '"{0} {1} {2}" -f ($report.Trials.ThrottleLimit | Measure-Object -Maximum).Maximum, [Threading.ThreadPool]::ThreadCount, [Environment]::ProcessorCount'
+            ) -join "`n")
+        $r.ExitCode | Should -Be 0 -Because $r.StdErr
+        $degree, $poolThreads, $cores = ($r.StdOut.Trim() -split '\s+') | ForEach-Object { [int]$_ }
+        $degree | Should -Be 32
+        $poolThreads | Should -BeLessThan ($cores + 10) -Because 'no lane holds a pool thread while it warms up'
     }
 
     It '-SampleSize, -TotalItems and -MaxThrottleLimit shape the trials and the projection' {

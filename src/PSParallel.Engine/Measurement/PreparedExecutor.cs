@@ -26,7 +26,7 @@ internal sealed class PreparedExecutor : IExecutor
     /// Opens <paramref name="lanes"/> lanes in parallel, each warmed up by <paramref name="warmUp"/>
     /// once open, and returns how long that took.
     /// </summary>
-    public TimeSpan Prepare(int lanes, Action<ILane> warmUp, CancellationToken token)
+    public TimeSpan Prepare(int lanes, Func<ILane, Task> warmUp, CancellationToken token)
     {
         var clock = Stopwatch.StartNew();
         var opening = Enumerable.Range(0, lanes).Select(_ => OpenWarmAsync(warmUp, token)).ToArray();
@@ -52,12 +52,12 @@ internal sealed class PreparedExecutor : IExecutor
         return clock.Elapsed;
     }
 
-    private async Task<ILane> OpenWarmAsync(Action<ILane> warmUp, CancellationToken token)
+    private async Task<ILane> OpenWarmAsync(Func<ILane, Task> warmUp, CancellationToken token)
     {
         var lane = await _inner.CreateLaneAsync(token).ConfigureAwait(false);
         try
         {
-            await Task.Run(() => warmUp(lane), token).ConfigureAwait(false);
+            await warmUp(lane).ConfigureAwait(false);
         }
         catch
         {
