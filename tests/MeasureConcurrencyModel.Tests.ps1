@@ -132,6 +132,25 @@ Describe 'Measure-ConcurrencyModel parameters' {
         [GC]::CollectionCount(2) - $before | Should -BeGreaterOrEqual ($report.Trials.Count + 1)
     }
 
+    It 'runs the trials that decide a computing job once more, each keeping its place' {
+        # A compiled spin runs at the same rate sequentially and on one thread: the two are close,
+        # so both run again (a burst of other work on the machine must not decide the verdict). The
+        # job is long, so that opening the runspace does not set them apart.
+        $all = @(1..8 | ForEach-Object { 10 } | Measure-ConcurrencyModel -Workload Spin -Model Sequential, Thread -MaxThrottleLimit 1 -TotalItems 10000 -Verbose -WarningAction SilentlyContinue 4>&1)
+        $report = $all | Where-Object { $_ -is [PSParallel.ConcurrencyReport] }
+        $ran = @($all | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] } | ForEach-Object { if ($_.Message -match 'trial \d+, (.+)\.$') { $Matches[1] } })
+        $ran | Should -Be @('sequential', 'threads at 1', 'sequential again, warm', 'threads at 1 again')
+        @($report.Trials.Model) | Should -Be @('Sequential', 'Thread') -Because 'a trial run again is reported once, with its faster run'
+    }
+
+    It 'does not run again a model far slower than the fastest' {
+        # Worker processes take a second or more to start; 8 items of 10 ms take 80 ms sequentially.
+        $all = @(1..8 | ForEach-Object { 10 } | Measure-ConcurrencyModel -Workload Spin -Model Sequential, Process -Verbose -WarningAction SilentlyContinue 4>&1)
+        $ran = @($all | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] } | ForEach-Object { if ($_.Message -match 'trial \d+, (.+)\.$') { $Matches[1] } })
+        $ran | Should -Contain 'sequential again, warm' -Because 'computing work gets a second look'
+        @($ran -match '^processes at \d+ again$') | Should -HaveCount 0
+    }
+
     It 'warms up a trial''s lanes without holding a thread-pool thread each' {
         # In a fresh pwsh, whose thread pool starts with one thread a core. Each item needs a pool
         # thread to finish (Task.Delay completes on one), as Invoke-RestMethod's do. Warm-ups that

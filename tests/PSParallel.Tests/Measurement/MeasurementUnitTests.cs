@@ -312,3 +312,40 @@ public class CommandLineWriterTests
         Assert.Equal($"$items | Invoke-ProcessBatch -Workload ([{typeof(EchoWorkload).FullName}]) -ThrottleLimit 2", CommandLineWriter.Write(own, ExecutionModel.Process, 2));
     }
 }
+
+public class TrialListTests
+{
+    [Fact]
+    public void A_trial_run_again_keeps_its_faster_run_in_its_place()
+    {
+        var runs = new Queue<TrialMeasurement>(new[]
+        {
+            Trials.Of(ExecutionModel.Thread, 2, 1.7),
+            Trials.Of(ExecutionModel.Thread, 2, 1.3),
+            Trials.Of(ExecutionModel.Thread, 2, 1.5),
+        });
+        var trials = new TrialList();
+        trials.Add(() => Trials.Of(ExecutionModel.Sequential, 1, 1.6));
+        trials.Add(runs.Dequeue);
+
+        trials.RunAgain(1, 200);
+        Assert.Equal(TimeSpan.FromSeconds(1.3), trials[1].Duration);
+        trials.RunAgain(1, 200);
+        Assert.Equal(TimeSpan.FromSeconds(1.3), trials[1].Duration);
+        Assert.Equal(new[] { ExecutionModel.Sequential, ExecutionModel.Thread }, trials.Select(t => t.Model));
+    }
+
+    [Fact]
+    public void A_run_again_is_judged_with_its_start_up()
+    {
+        var runs = new Queue<TrialMeasurement>(new[]
+        {
+            Trials.Of(ExecutionModel.Process, 2, 1.0, startup: 2.0),
+            Trials.Of(ExecutionModel.Process, 2, 0.9, startup: 3.0),
+        });
+        var trials = new TrialList();
+        trials.Add(runs.Dequeue);
+        trials.RunAgain(0, 64);
+        Assert.Equal(TimeSpan.FromSeconds(2.0), trials[0].Startup);
+    }
+}
