@@ -190,6 +190,6 @@ finally {
 
 Write-Host '== Verdicts' -ForegroundColor Cyan
 # Milliseconds shown: a table rounds doubles to two decimals, and the tiny job takes a few of them.
-$seconds = { param($Name) @{ Name = $Name; Expression = [scriptblock]::Create("'{0:0.000}' -f `$_.'$Name'"); Align = 'Right' } }
+$seconds = { param($Name) @{ Name = $Name; Expression = { '{0:0.000}' -f $_.$Name }.GetNewClosure(); Align = 'Right' } }
 $columns = 'Case', 'Verdict', 'Throttle', 'Classification', (& $seconds 'Measured s'), (& $seconds 'Projected s'), 'Off by'
 Write-Host ($Verdicts | Format-Table -Property $columns -AutoSize | Out-String -Width 120).TrimEnd()
