@@ -621,16 +621,12 @@ Describe 'Invoke-ThreadBatch: runspaces' {
         # In a fresh pwsh, so that the collections counted are this batch's. The runtime alone does
         # one gen2 collection over these items and lets the heap grow; the engine compacts whenever
         # the collector's pauses since its last compaction cost 4 times what that one did (8-9 here).
-        $manifest = Get-PSParallelManifest
-        $r = Invoke-ChildPwsh -Command (@(
-                "Import-Module '$manifest' -ErrorAction Stop"
-                '$body = { $acc = 0; for ($i = 0; $i -lt 3000; $i++) { $h = @{ Id = $i; Name = "item-$i"; Tags = @("a$i", "b$i") }; $o = [pscustomobject]@{ N = $i; Upper = $h.Name.ToUpperInvariant() }; $acc += $h.Tags.Count + "$($o.N):$($o.Upper)".Length }; $acc }'
-                '$before = [GC]::CollectionCount(2)'
-                '$out = 1..200 | Invoke-ThreadBatch $body -ThrottleLimit 2'
-                '"{0} {1}" -f $out.Count, ([GC]::CollectionCount(2) - $before)'
-            ) -join "`n")
-        $r.ExitCode | Should -Be 0 -Because $r.StdErr
-        $items, $collections = ($r.StdOut.Trim() -split '\s+') | ForEach-Object { [int]$_ }
+        $items, $collections = Get-FreshPwshCount -Line @(
+            '$body = { $acc = 0; for ($i = 0; $i -lt 3000; $i++) { $h = @{ Id = $i; Name = "item-$i"; Tags = @("a$i", "b$i") }; $o = [pscustomobject]@{ N = $i; Upper = $h.Name.ToUpperInvariant() }; $acc += $h.Tags.Count + "$($o.N):$($o.Upper)".Length }; $acc }'
+            '$before = [GC]::CollectionCount(2)'
+            '$out = 1..200 | Invoke-ThreadBatch $body -ThrottleLimit 2'
+            '"{0} {1}" -f $out.Count, ([GC]::CollectionCount(2) - $before)'
+        )
         $items | Should -Be 200
         $collections | Should -BeGreaterOrEqual 5 -Because 'the engine compacts gen2 several times over 200 such items'
     }

@@ -156,14 +156,10 @@ Describe 'Measure-ConcurrencyModel parameters' {
         # thread to finish (Task.Delay completes on one), as Invoke-RestMethod's do. Warm-ups that
         # each held a pool thread while 32 lanes warmed up grew the pool to 22-23 threads (and, on a
         # loaded machine, made the start-up seconds long); awaited warm-ups leave it at 5-6.
-        $manifest = Get-PSParallelManifest
-        $r = Invoke-ChildPwsh -Command (@(
-                "Import-Module '$manifest' -ErrorAction Stop"
-                '$report = 1..64 | Measure-ConcurrencyModel { [System.Threading.Tasks.Task]::Delay(20).Wait() } -Model Thread -MaxThrottleLimit 32 -WarningAction SilentlyContinue'
-                '"{0} {1} {2}" -f ($report.Trials.ThrottleLimit | Measure-Object -Maximum).Maximum, [Threading.ThreadPool]::ThreadCount, [Environment]::ProcessorCount'
-            ) -join "`n")
-        $r.ExitCode | Should -Be 0 -Because $r.StdErr
-        $degree, $poolThreads, $cores = ($r.StdOut.Trim() -split '\s+') | ForEach-Object { [int]$_ }
+        $degree, $poolThreads, $cores = Get-FreshPwshCount -Line @(
+            '$report = 1..64 | Measure-ConcurrencyModel { [System.Threading.Tasks.Task]::Delay(20).Wait() } -Model Thread -MaxThrottleLimit 32 -WarningAction SilentlyContinue'
+            '"{0} {1} {2}" -f ($report.Trials.ThrottleLimit | Measure-Object -Maximum).Maximum, [Threading.ThreadPool]::ThreadCount, [Environment]::ProcessorCount'
+        )
         $degree | Should -Be 32
         $poolThreads | Should -BeLessThan ($cores + 10) -Because 'no lane holds a pool thread while it warms up'
     }

@@ -265,6 +265,19 @@ function Invoke-ChildPwsh {
     Invoke-CapturedProcess -StartInfo (New-ChildPwshStartInfo $Command) -TimeoutSeconds $TimeoutSeconds -What 'child pwsh'
 }
 
+function Get-FreshPwshCount {
+    <#
+    Runs $Line in a fresh pwsh with PSParallel imported, a process whose runtime counters (garbage
+    collections, thread-pool threads) are the test's alone, and returns the whole numbers its
+    output's last line gives, separated by spaces. Throws with the child's errors when it fails.
+    #>
+    param([Parameter(Mandatory)] [string[]] $Line)
+    $r = Invoke-ChildPwsh -Command ((@("Import-Module '$(Get-PSParallelManifest)' -ErrorAction Stop") + $Line) -join "`n")
+    if ($r.ExitCode -ne 0) { throw "the child pwsh exited with $($r.ExitCode): $($r.StdErr)" }
+    $last = ($r.StdOut.Trim() -split '\r?\n')[-1]
+    @($last.Trim() -split '\s+' | ForEach-Object { [int]$_ })
+}
+
 # --- in-process PowerShell instances (for Ctrl+C and progress) -----------------------------
 
 function New-PSParallelInstance {
@@ -374,7 +387,7 @@ function Assert-BatchSummary {
 }
 
 Export-ModuleMember -Function Get-PSParallelManifest, Import-PSParallel, Start-TestHttpServer,
-    Stop-TestHttpServer, Get-ChildPwsh, Invoke-ChildPwsh, New-PSParallelInstance,
+    Stop-TestHttpServer, Get-ChildPwsh, Invoke-ChildPwsh, Get-FreshPwshCount, New-PSParallelInstance,
     Remove-PSParallelInstance, Get-MaxOverlap, Get-BusyRunspaceCount, Wait-Until, Get-FirstError,
     Assert-BatchSummary
 
