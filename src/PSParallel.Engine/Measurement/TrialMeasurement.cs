@@ -1,3 +1,5 @@
+using PSParallel.Engine.Lanes.Threads;
+
 namespace PSParallel.Engine.Measurement;
 
 /// <summary>
@@ -34,14 +36,14 @@ internal sealed record TrialMeasurement(
     /// <summary>
     /// What start-up delays the job. Worker processes come up together, so items wait for all of
     /// it. A batch opens runspaces a few at a time (one per core,
-    /// <see cref="Lanes.Threads.RunspaceExecutor.MaxLanesOpeningAtOnce"/>) while the first ones
+    /// <see cref="RunspaceExecutor.RunspacesOpeningAtOnce"/>) while the first ones
     /// already run items: the first few are ready after their share of the opening, the last at its
     /// end, so on average a lane starts work halfway between. At 16 runspaces on 2 cores that is a
     /// little over half the opening; at 2, all of it (counting half, the projection put 200 tiny
     /// items on 2 threads at 12 ms, and they took 19-31 ms against 13-15 ms sequentially).
     /// </summary>
     public TimeSpan StartupDelay => Model == ExecutionModel.Thread
-        ? Startup * (1 + Math.Min(1.0, (double)Environment.ProcessorCount / ThrottleLimit)) / 2
+        ? Startup * (1 + Math.Min(1.0, (double)RunspaceExecutor.RunspacesOpeningAtOnce / ThrottleLimit)) / 2
         : Startup;
 
     public ConcurrencyTrial ToTrial(TimeSpan sequentialDuration) => new(Model.ToString(), ThrottleLimit, Items, Duration,

@@ -22,9 +22,14 @@ internal sealed class RunspaceExecutor : IExecutor
     public int MaxItemsPerLane => _newRunspacePerItem ? 1 : 0;
     public bool StartsItemsAhead => false;
 
-    // Opening a runspace is CPU work (~30 ms): with more opening at once than there are cores,
-    // each one only finishes later, and a batch of small items may be done before they are needed.
-    public int MaxLanesOpeningAtOnce => Environment.ProcessorCount;
+    /// <summary>
+    /// Opening a runspace is CPU work (~30 ms): with more opening at once than there are cores,
+    /// each one only finishes later, and a batch of small items may be done before they are needed.
+    /// Measure-ConcurrencyModel's projection counts runspaces' start-up by it too (TrialMeasurement).
+    /// </summary>
+    public static int RunspacesOpeningAtOnce => Environment.ProcessorCount;
+
+    public int MaxLanesOpeningAtOnce => RunspacesOpeningAtOnce;
 
     // Opening a runspace blocks for tens of milliseconds; on a dedicated thread, so that opening
     // many at once does not starve the thread pool (which grows only slowly).
