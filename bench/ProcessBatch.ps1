@@ -25,7 +25,8 @@ Workloads:
   1. trivial items     { $_ } x 20,000 (Start-ThreadJob 200, Start-Job 10, Python 20,000 with
                        Python's default chunksize of 1); Invoke-ProcessBatch at -ThrottleLimit 2
   2. CPU script        32 items of a loop calibrated once to ~0.5 s (sequentially, child scope);
-                       Invoke-ProcessBatch at -ThrottleLimit 2 cold and on a warm pool of 2,
+                       Invoke-ProcessBatch at -ThrottleLimit 2 cold and on a warm pool of 2
+                       (its second batch, and its third: the steady state),
                        ForEach-Object -Parallel -ThrottleLimit 2, Start-Job, Python's pool of 2 and
                        the same Python loop sequentially; and the floor of any two processes
                        started cold: two bare pwsh started together, each running half the items,
@@ -284,6 +285,7 @@ $Labels = @{
     ProcessBatch         = 'Invoke-ProcessBatch'
     ProcessBatchWorkload = 'Invoke-ProcessBatch -Workload IsPrime'
     ProcessBatchPool     = 'Invoke-ProcessBatch -Pool (warm pool: Start-WorkerPool and one warm-up batch untimed)'
+    ProcessBatchPoolSteady = 'Invoke-ProcessBatch -Pool, steady state (the pool''s third batch: Start-WorkerPool, a warm-up batch and one run of the same batch untimed)'
     ForEachParallel      = 'ForEach-Object -Parallel'
     ThreadBatch          = 'Invoke-ThreadBatch'
     ThreadBatchWorkload  = 'Invoke-ThreadBatch -Workload IsPrime'
@@ -342,6 +344,7 @@ function Get-Plan([hashtable] $Calibration) {
             New-Row Sequential $Labels.Sequential -Spec @{ Body = $body; Items = $items; Check = 'sum' } -Throttle '1' -Expected $expected
             New-Row ProcessBatch "$($Labels.ProcessBatch) (cold: starting its 2 workers is timed)" -Spec @{ Body = $body; Items = $items; Throttle = 2; Check = 'sum' } -Throttle '2' -Expected $expected
             New-Row ProcessBatchPool $Labels.ProcessBatchPool -Spec @{ Body = $body; Items = $items; Throttle = 2; Check = 'sum' } -Throttle '2' -Expected $expected
+            New-Row ProcessBatchPoolSteady $Labels.ProcessBatchPoolSteady -Spec @{ Body = $body; Items = $items; Throttle = 2; Check = 'sum' } -Throttle '2' -Expected $expected
             New-FloorRow $body $n
             New-FloorRow $body $n -Warm
             New-Row ThreadBatch $Labels.ThreadBatch -Spec @{ Body = $body; Items = $items; Check = 'sum' } -Throttle 'default' -Expected $expected
@@ -493,7 +496,7 @@ function Get-RowNote($Row) {
         if ($pool) {
             $ps = Get-Median @($pool | ForEach-Object { [double]$_.PoolStartSeconds })
             $wu = Get-Median @($pool | ForEach-Object { Get-Field $_ 'WarmUpSeconds' } | Where-Object { -not [double]::IsNaN($_) })
-            $notes += "untimed: Start-WorkerPool $(Format-Number $ps) s, warm-up batch $(Format-Number $wu) s (medians); CPU s includes the pool's workers during the timed batch"
+            $notes += "untimed: Start-WorkerPool $(Format-Number $ps) s, warm-up batch $(Format-Number $wu) s (medians)$(if ($Row.Contender -eq 'ProcessBatchPoolSteady') { ', then the same batch once' }); CPU s includes the pool's workers during the timed batch"
             $started = @($pool | Where-Object { $_.ContainsKey('PoolWorkersStarted') -and [int]$_.PoolWorkersStarted -gt 0 })
             if ($started) {
                 $before = ($started | ForEach-Object { "$($_.PoolWorkersBefore)" }) -join ', '
@@ -575,6 +578,8 @@ function Hide-Path([string] $Text) {
 }
 
 function Write-Report($Plan, [hashtable] $Calibration, [hashtable] $Info) {
+    $settles = @(foreach ($rows in $Plan.Values) { foreach ($row in $rows) { foreach ($run in $row.Runs) { if ($run.ContainsKey('SettleSeconds') -and $null -ne $run.SettleSeconds) { [double]$run.SettleSeconds } } } })
+    $settleText = if ($settles) { "$(Format-Number (Get-Median $settles) 2) s, longest $(Format-Number ($settles | Measure-Object -Maximum).Maximum 2) s" } else { 'n/a' }
     $z = $Size
     $sections = [System.Collections.Generic.List[string]]::new()
     $add = { param($text) foreach ($t in @($text)) { $sections.Add([string]$t) } }
@@ -613,7 +618,7 @@ function Write-Report($Plan, [hashtable] $Calibration, [hashtable] $Info) {
         }.GetNewClosure()
         $py = $Calibration.PythonCpu
         & $add @('', '## 2. CPU script', '', (Get-LoadNote 'Cpu'), '',
-            "$($z.CpuItems) items of ``$($CpuTemplate.Replace('@N@', "$($Calibration.Cpu.Iterations)"))``, calibrated once (in its own child, before the runs) to ~$CpuTargetSeconds s of CPU per item sequentially in a child scope (calibration: $(Format-Number $Calibration.Cpu.SecondsPerItem) CPU s per item). Invoke-ProcessBatch runs at -ThrottleLimit 2 twice: cold (a new batch, starting its 2 worker processes inside the timed run) and on a warm pool of 2 (``Start-WorkerPool -Model Process -ThrottleLimit 2`` and one warm-up batch of ``{ `$_ }`` on it, both untimed, then the timed batch on the pool). ``ForEach-Object -Parallel`` at -ThrottleLimit 2; the other PowerShell rows at their default throttle; Start-Job starts all $($z.CpuItems) jobs at once. Start-ThreadJob, Start-Job and ForEach-Object -Parallel run the body in a child scope (``& `$body``) like the other rows, so the loop runs at the same speed everywhere (in the global scope, where ForEach-Object -Parallel would otherwise run it, this loop is several times slower). Every output is checked (their sum).", '',
+            "$($z.CpuItems) items of ``$($CpuTemplate.Replace('@N@', "$($Calibration.Cpu.Iterations)"))``, calibrated once (in its own child, before the runs) to ~$CpuTargetSeconds s of CPU per item sequentially in a child scope (calibration: $(Format-Number $Calibration.Cpu.SecondsPerItem) CPU s per item). Invoke-ProcessBatch runs at -ThrottleLimit 2 twice: cold (a new batch, starting its 2 worker processes inside the timed run) and on a warm pool of 2 (``Start-WorkerPool -Model Process -ThrottleLimit 2`` and one warm-up batch of ``{ `$_ }`` on it, both untimed, then the timed batch on the pool; the steady-state row runs the same batch once more, untimed, before the timed one, so that the calling process has compiled what a long batch runs). ``ForEach-Object -Parallel`` at -ThrottleLimit 2; the other PowerShell rows at their default throttle; Start-Job starts all $($z.CpuItems) jobs at once. Start-ThreadJob, Start-Job and ForEach-Object -Parallel run the body in a child scope (``& `$body``) like the other rows, so the loop runs at the same speed everywhere (in the global scope, where ForEach-Object -Parallel would otherwise run it, this loop is several times slower). Every output is checked (their sum).", '',
             "Python runs the same loop in pure Python (``s += i * i % 7`` for ``i in range($($py.Iterations))``), with its own calibration: in its own interpreter, before the runs, to the CPU time one PowerShell item took in the PowerShell calibration ($(Format-Number $Calibration.Cpu.SecondsPerItem) s; Python's calibration: $(Format-Number $py.SecondsPerItem) s), so that a Python item costs what a PowerShell item costs sequentially. Python's sequential row is that loop mapped in one interpreter, without a pool; its pool row is ``ProcessPoolExecutor(max_workers=2).map(..., chunksize=1)``, the pool's creation and shutdown timed.", '',
             "**Ideal s** = items x (sequential median / items) / min(cores, concurrency of the contender), with the sequential row of this run: $(Format-Number ($perItem * 1000) 1) ms per item (for Python's rows, Python's sequential row: $(Format-Number ($pyPerItem * 1000) 1) ms). **Overhead per item** = (median - ideal) / items. CPU s counts the worker and job processes too.", '')
         & $add (Write-Table $rows -Ideal $ideal)
@@ -627,7 +632,7 @@ function Write-Report($Plan, [hashtable] $Calibration, [hashtable] $Info) {
             $speed[$row.Contender] = if ($st.Ok -and $base.Ok) { $base.Seconds / $st.Seconds } else { [double]::NaN }
         }
         $pyVsPs = Get-RowStat (Get-Row $rows 'Python')
-        & $add @('', "Speedup over sequential (median sequential / median batch, same run): Invoke-ProcessBatch cold **$(Format-Ratio $speed.ProcessBatch)**, on a warm pool **$(Format-Ratio $speed.ProcessBatchPool)**; ForEach-Object -Parallel $(Format-Ratio $speed.ForEachParallel); Start-Job $(Format-Ratio $speed.StartJob); Invoke-ThreadBatch $(Format-Ratio $speed.ThreadBatch); Start-ThreadJob $(Format-Ratio $speed.ThreadJob); Python's ProcessPoolExecutor $(Format-Ratio $speed.Python) over Python's sequential loop ($(Format-Ratio ($seq.Seconds / $pyVsPs.Seconds)) over PowerShell's sequential row, whose items cost the same by calibration).")
+        & $add @('', "Speedup over sequential (median sequential / median batch, same run): Invoke-ProcessBatch cold **$(Format-Ratio $speed.ProcessBatch)**, on a warm pool **$(Format-Ratio $speed.ProcessBatchPool)** (its third batch, steady state: $(Format-Ratio $speed.ProcessBatchPoolSteady)); ForEach-Object -Parallel $(Format-Ratio $speed.ForEachParallel); Start-Job $(Format-Ratio $speed.StartJob); Invoke-ThreadBatch $(Format-Ratio $speed.ThreadBatch); Start-ThreadJob $(Format-Ratio $speed.ThreadJob); Python's ProcessPoolExecutor $(Format-Ratio $speed.Python) over Python's sequential loop ($(Format-Ratio ($seq.Seconds / $pyVsPs.Seconds)) over PowerShell's sequential row, whose items cost the same by calibration).")
 
         $peers = "peers on the same work: ForEach-Object -Parallel $(Format-Ratio $speed.ForEachParallel), Start-Job $(Format-Ratio $speed.StartJob), Python ProcessPoolExecutor(2) $(Format-Ratio $speed.Python) over Python's own sequential loop"
         $pbRow = Get-Row $rows 'ProcessBatch'; $pb = Get-RowStat $pbRow
@@ -637,6 +642,7 @@ function Write-Report($Plan, [hashtable] $Calibration, [hashtable] $Info) {
         $poolRow = Get-Row $rows 'ProcessBatchPool'; $pool = Get-RowStat $poolRow
         $r = $speed.ProcessBatchPool
         $warmNote = if (Get-Row $rows 'WarmFloor') { "; the floor, two warm bare pwsh each running half the items from a common start: $(Format-Number (Get-RowStat (Get-Row $rows 'WarmFloor')).Seconds) s = $(Format-Ratio $speed.WarmFloor)" }
+        $warmNote += "; the pool's third batch (steady state): $(Format-Number (Get-RowStat (Get-Row $rows 'ProcessBatchPoolSteady')).Seconds) s = $(Format-Ratio $speed.ProcessBatchPoolSteady)"
         Add-Target "CPU script, same run: Invoke-ProcessBatch on a warm pool of 2 workers (pool start and a warm-up batch untimed), speedup over sequential ForEach-Object" "$(Format-Number $seq.Seconds) s / $(Format-Number $pool.Seconds) s = $(Format-Ratio $r) ($peers$warmNote)" '>= 1.8x' $(if ([double]::IsNaN($r)) { $null } else { $r -ge 1.8 }) (Get-RowProblem $poolRow) -Issue 13
 
         $sj = Get-RowStat (Get-Row $rows 'StartJob')
@@ -745,7 +751,7 @@ function Write-Report($Plan, [hashtable] $Calibration, [hashtable] $Info) {
         "| repetitions | $Repetitions per contender, medians reported |"
         $(if (Test-Busy @($Info.StartLoad)) { '', '> **The machine was busy when this run started** (1-minute load average at or above 1.5x the core count): other processes took CPU, so absolute times are inflated; treat ratios with care.' })
         '', "The load averages given per workload count this benchmark's own processes too: Start-Job starts one pwsh per item at once ($($z.CpuItems) for the CPU script), which alone drives the 1-minute load average above 10 on 2 cores; so they are an upper bound on other work on the machine, not a measure of it."
-        '', 'Each PowerShell (workload, contender) runs in a fresh `pwsh -NoProfile`; the time is measured inside it around the batch only (module import, item generation and a short warm-up of the same contender on a few items are excluded, unless a row says otherwise). The warm-up only warms the calling process: an Invoke-ProcessBatch call starts its own worker processes, and that start is inside every timed Invoke-ProcessBatch run, as the start of the job processes is inside Start-Job''s and the start of the pool inside Python''s; except the rows marked `-Pool`, whose child starts a warm pool (`Start-WorkerPool -Model Process`) and runs the warm-up batch on it, both untimed, then times the second batch on that pool. Every contender''s output goes into the same compiled consumer, which notes the arrival of the first and last output and checks the values. Sequential `ForEach-Object` runs in a child scope per item (`$items | ForEach-Object { & $body }`), and for trivial items also dot-sourced (`& { $items | ForEach-Object $body }`); "vs best sequential" uses the faster. `Start-ThreadJob` and `Start-Job` get one job per item (the item is made `$_`), then `Receive-Job -Wait -AutoRemoveJob`. Progress is silenced in every child. "per item µs" is median seconds / items, so rows with different item counts compare; "vs Invoke-ProcessBatch" divides a row''s per-item cost by Invoke-ProcessBatch''s in the same table (above 1: Invoke-ProcessBatch is cheaper per item). CPU s includes the child''s reaped child processes (workers, jobs), and for the `-Pool` rows the CPU time of the pool''s workers during the timed batch. Notes name child processes still alive when a batch returned, and how long after they were gone. The machine is shared and noisy: see min-max.'
+        '', ('Each PowerShell (workload, contender) runs in a fresh `pwsh -NoProfile`; the time is measured inside it around the batch only (module import, item generation and a short warm-up of the same contender on a few items are excluded, unless a row says otherwise). After the warm-up the child waits, untimed, until its own CPU use is under 5% of a core over a quarter of a second (at most 5 s; median wait in this run: ' + $settleText + '): a fresh pwsh''s runtime goes on compiling in the background what its start-up and warm-up ran, which a timed batch keeping both cores busy would otherwise pay as its own (the warm floor''s two pwsh likewise start 4 s after their launch). The warm-up only warms the calling process: an Invoke-ProcessBatch call starts its own worker processes, and that start is inside every timed Invoke-ProcessBatch run, as the start of the job processes is inside Start-Job''s and the start of the pool inside Python''s; except the rows marked `-Pool`, whose child starts a warm pool (`Start-WorkerPool -Model Process`) and runs the warm-up batch on it, both untimed, then times the second batch on that pool. Every contender''s output goes into the same compiled consumer, which notes the arrival of the first and last output and checks the values. Sequential `ForEach-Object` runs in a child scope per item (`$items | ForEach-Object { & $body }`), and for trivial items also dot-sourced (`& { $items | ForEach-Object $body }`); "vs best sequential" uses the faster. `Start-ThreadJob` and `Start-Job` get one job per item (the item is made `$_`), then `Receive-Job -Wait -AutoRemoveJob`. Progress is silenced in every child. "per item µs" is median seconds / items, so rows with different item counts compare; "vs Invoke-ProcessBatch" divides a row''s per-item cost by Invoke-ProcessBatch''s in the same table (above 1: Invoke-ProcessBatch is cheaper per item). CPU s includes the child''s reaped child processes (workers, jobs), and for the `-Pool` rows the CPU time of the pool''s workers during the timed batch. Notes name child processes still alive when a batch returned, and how long after they were gone. The machine is shared and noisy: see min-max.')
     )
     foreach ($issue in @($script:DoneWhen | ForEach-Object Issue | Sort-Object -Unique)) {
         $header += @('', "## Done when (issue $issue)", '', '| target | measured | limit | result |', '| --- | --- | --- | --- |')

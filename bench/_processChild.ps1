@@ -5,9 +5,9 @@ One PowerShell measurement of bench/ProcessBatch.ps1, run in a fresh pwsh: one c
 .DESCRIPTION
 Not a benchmark on its own (the leading '_' keeps build.ps1 Bench from running it). The parent
 passes a specification as Base64-encoded JSON; this script builds the items, warms the contender
-up on a few items (unless the spec says NoWarm), times the batch alone with a Stopwatch (module
-import, item generation and warm-up excluded) and writes one line '##RESULT## {json}' to standard
-output.
+up on a few items (unless the spec says NoWarm), waits for its own CPU to go quiet (Wait-OwnCpuQuiet,
+reported as SettleSeconds), times the batch alone with a Stopwatch (module import, item generation,
+warm-up and the wait excluded) and writes one line '##RESULT## {json}' to standard output.
 
 The output of every contender goes into the same compiled consumer (Measure-BenchArrival, from
 the helper assembly the parent compiles once), which notes when the first and the last output
@@ -26,10 +26,12 @@ batch by design: they are not counted as processes left behind, their CPU time i
 /proc/<pid>/stat around the timed batch (they are not reaped), and the pool is stopped after the
 measurement. A worker the pool starts during the timed batch (a replacement for one it closed) is
 the pool's too: it is reported as PoolWorkersStarted, with the workers open before the batch
-(PoolWorkersBefore) and after it (PoolWorkers).
+(PoolWorkersBefore) and after it (PoolWorkers). ProcessBatchPoolSteady is the same, but runs the
+timed batch once untimed first, so that the timed one is the pool's third (the steady state).
 
 Kinds:
   script     Sequential | SequentialDot | ProcessBatch | ProcessBatchWorkload | ProcessBatchPool |
+             ProcessBatchPoolSteady |
              ThreadBatch | ThreadBatchWorkload | ForEachParallel | ThreadJob | StartJob over items
   calibrate  iteration counts for the CPU and allocation scripts
 #>
@@ -106,7 +108,7 @@ function Invoke-Contender {
         'ProcessBatch' { $Items | Invoke-ProcessBatch $Body @pb -SummaryVariable sum; $script:BatchSummary = $sum }
         'ProcessBatchWorkload' { $Items | Invoke-ProcessBatch -Workload $Workload @pb -SummaryVariable sum; $script:BatchSummary = $sum }
         # On the warm pool Invoke-ScriptKind started: its size is the throttle.
-        'ProcessBatchPool' {
+        { $_ -in 'ProcessBatchPool', 'ProcessBatchPoolSteady' } {
             $pp = @{}
             if ($ChunkSize -gt 0) { $pp.ChunkSize = $ChunkSize }
             $Items | Invoke-ProcessBatch $Body -Pool $script:Pool @pp -SummaryVariable sum; $script:BatchSummary = $sum
@@ -145,8 +147,8 @@ function Invoke-ScriptKind {
     $workload = [string]$S.Workload
     if ($S.Contender -eq 'ThreadJob') { Import-Module Microsoft.PowerShell.ThreadJob }
     $clock = [Diagnostics.Stopwatch]::new()
-    $isPool = $S.Contender -eq 'ProcessBatchPool'
-    if ($isPool -and $S.NoWarm) { throw 'ProcessBatchPool times the second batch on its pool: it needs the warm-up batch.' }
+    $isPool = $S.Contender -in 'ProcessBatchPool', 'ProcessBatchPoolSteady'
+    if ($isPool -and $S.NoWarm) { throw "$($S.Contender) times a later batch on its pool: it needs the warm-up batch." }
 
     # A warm pool (untimed): started here, then warmed up by the warm-up batch below.
     $poolStart = $null; $warmUp = $null
@@ -169,6 +171,12 @@ function Invoke-ScriptKind {
             Measure-BenchArrival -Clock $clock
         $warmUp = $t.Elapsed.TotalSeconds
     }
+    # Steady state: the same batch once more on the pool, untimed, so that the timed batch is the
+    # pool's third and the calling process has compiled (tiered JIT) what a long batch runs.
+    if ($S.Contender -eq 'ProcessBatchPoolSteady') {
+        $null = Invoke-Contender -Contender $S.Contender -Items $items -Body $body -Workload $workload -Throttle $throttle -ChunkSize $chunk |
+            Measure-BenchArrival -Clock $clock
+    }
     # The pool's workers (they stay); every other child is the contender's and should end. The
     # pool may have closed a worker at the end of the warm-up batch (its process may still be
     # going): then the timed batch opens a replacement, which is counted as the pool's below.
@@ -180,6 +188,8 @@ function Invoke-ScriptKind {
         while (@(& $others).Count -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 20 }
     }
     [GC]::Collect(); [GC]::WaitForPendingFinalizers()
+    $null = (Get-CpuSeconds) + (Get-PidCpuSeconds $poolPids)   # their first call's compilation, before the quiet wait
+    $settle = Wait-OwnCpuQuiet
 
     $cpu0 = (Get-CpuSeconds) + (Get-PidCpuSeconds $poolPids)
     $Error.Clear()
@@ -232,6 +242,7 @@ function Invoke-ScriptKind {
         LeftAtReturn = $left; LingerSeconds = $linger; StillAlive = $stillAlive
         PoolStartSeconds = $poolStart; WarmUpSeconds = $(if ($isPool) { $warmUp } else { $null }); PoolWorkers = $poolWorkers
         PoolWorkersBefore = $poolAliveBefore; PoolWorkersStarted = $(if ($isPool) { $replaced.Count } else { $null })
+        SettleSeconds = $settle
     }
 }
 
