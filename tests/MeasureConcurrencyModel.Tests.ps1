@@ -151,6 +151,20 @@ Describe 'Measure-ConcurrencyModel parameters' {
         @($ran -match '^processes at \d+ again$') | Should -HaveCount 0
     }
 
+    It 'does not run the sequential trial again when, even warm, it could not come close' {
+        # Items that wait 30 ms and then compute 20 ms: work that computes (Mixed, so it gets a
+        # second look), and several times faster on threads than one after the other, far more than
+        # the sequential trial's cold run can account for.
+        $body = { Start-Sleep -Milliseconds 30; $end = [DateTime]::UtcNow.AddMilliseconds(20); while ([DateTime]::UtcNow -lt $end) { } }
+        $all = @(1..32 | Measure-ConcurrencyModel $body -Model Sequential, Thread -MaxThrottleLimit 8 -TotalItems 2000 -Verbose -WarningAction SilentlyContinue 4>&1)
+        $report = $all | Where-Object { $_ -is [PSParallel.ConcurrencyReport] }
+        $ran = @($all | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] } | ForEach-Object { if ($_.Message -match 'trial \d+, (.+)\.$') { $Matches[1] } })
+        $report.Classification | Should -Be 'Mixed' -Because 'the rule is for work that gets a second look'
+        $report.Projected.Sequential.TotalSeconds | Should -BeGreaterThan ($report.Projected.Thread.TotalSeconds * 1.25 * 1.4)
+        $ran | Should -Not -Contain 'sequential again, warm'
+        $ran[0] | Should -Be 'sequential'
+    }
+
     It 'warms up a trial''s lanes without holding a thread-pool thread each' {
         # In a fresh pwsh, whose thread pool starts with one thread a core. Each item needs a pool
         # thread to finish (Task.Delay completes on one), as Invoke-RestMethod's do. Warm-ups that

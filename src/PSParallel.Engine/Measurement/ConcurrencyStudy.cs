@@ -97,10 +97,15 @@ internal sealed class ConcurrencyStudy(WorkRecipe recipe, IReadOnlyList<object?>
     /// model would be recommended on runs again too when its projection is within
     /// <see cref="CloseBand"/> of the fastest. Models far apart are not: it would cost seconds and
     /// change nothing. Waiting work is not run again at all: its time is not the processor's.</para>
+    /// <para>The sequential trial itself is not run again when even warm it could not come within
+    /// <see cref="CloseBand"/> of the fastest model (<see cref="ColdSequentialFactor"/>): work that
+    /// computes but mostly waits, such as fetching then crunching, is several times faster on
+    /// threads, and its sequential trial is the longest of all (3.3 s of a 18-19 s measurement in
+    /// bench/Decision.ps1's mixed workload, whose limit is 20 s).</para>
     /// </summary>
     private void TakeSecondLook(TrialList trials, int sequentialAt, Action<string> progress, Action<string> warn)
     {
-        if (sequentialAt >= 0)
+        if (sequentialAt >= 0 && CouldWinWarm(trials))
         {
             progress("sequential again, warm");
             trials.RunAgain(sequentialAt, _options.TotalItems);
@@ -122,6 +127,20 @@ internal sealed class ConcurrencyStudy(WorkRecipe recipe, IReadOnlyList<object?>
 
     /// <summary>How much slower than the fastest a model's projection may be and still be run again.</summary>
     public const double CloseBand = 1.25;
+
+    /// <summary>
+    /// How much slower than warm the sequential trial's cold first run can look: up to 1.4x in
+    /// bench/Decision.ps1 (the allocation-heavy script), the reason it is run again.
+    /// </summary>
+    public const double ColdSequentialFactor = 1.4;
+
+    /// <summary>Whether the sequential trial, run warm, could come within <see cref="CloseBand"/> of the fastest model.</summary>
+    private bool CouldWinWarm(TrialList trials)
+    {
+        var choice = new ModelChooser(trials, _options.TotalItems);
+        return choice.Projected[ExecutionModel.Sequential].TotalSeconds <=
+               choice.Projected.Values.Min().TotalSeconds * CloseBand * ColdSequentialFactor;
+    }
 
     /// <summary>
     /// The trials, other than the sequential one, that <see cref="ModelChooser"/> would weigh for
