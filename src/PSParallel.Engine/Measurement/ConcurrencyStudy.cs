@@ -135,12 +135,8 @@ internal sealed class ConcurrencyStudy(WorkRecipe recipe, IReadOnlyList<object?>
     public const double ColdSequentialFactor = 1.4;
 
     /// <summary>Whether the sequential trial, run warm, could come within <see cref="CloseBand"/> of the fastest model.</summary>
-    private bool CouldWinWarm(TrialList trials)
-    {
-        var choice = new ModelChooser(trials, _options.TotalItems);
-        return choice.Projected[ExecutionModel.Sequential].TotalSeconds <=
-               choice.Projected.Values.Min().TotalSeconds * CloseBand * ColdSequentialFactor;
-    }
+    private bool CouldWinWarm(TrialList trials) =>
+        new ModelChooser(trials, _options.TotalItems).IsWithin(ExecutionModel.Sequential, CloseBand * ColdSequentialFactor);
 
     /// <summary>
     /// The trials, other than the sequential one, that <see cref="ModelChooser"/> would weigh for
@@ -150,8 +146,7 @@ internal sealed class ConcurrencyStudy(WorkRecipe recipe, IReadOnlyList<object?>
     private IReadOnlyList<int> CloseRivals(TrialList trials)
     {
         var choice = new ModelChooser(trials, _options.TotalItems);
-        var fastest = choice.Projected.Values.Min();
-        var close = choice.BestPerModel.Where(t => choice.Projected[t.Model].TotalSeconds <= fastest.TotalSeconds * CloseBand).ToList();
+        var close = choice.BestPerModel.Where(t => choice.IsWithin(t.Model, CloseBand)).ToList();
         if (close.Count < 2) return Array.Empty<int>();
         return close.Where(t => t.Model != ExecutionModel.Sequential).Select(trials.IndexOf).ToList();
     }

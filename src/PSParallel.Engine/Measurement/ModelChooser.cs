@@ -63,4 +63,8 @@ internal sealed class ModelChooser
 
     /// <summary>The model with the shortest projection (the chosen one, unless a simpler one was close).</summary>
     public TrialMeasurement Fastest { get; }
+
+    /// <summary>Whether <paramref name="model"/>'s projection is at most <paramref name="timesFastest"/> times the fastest model's.</summary>
+    public bool IsWithin(ExecutionModel model, double timesFastest) =>
+        Projected[model].TotalSeconds <= Projected[Fastest.Model].TotalSeconds * timesFastest;
 }
